@@ -1,0 +1,306 @@
+"""The one configuration object: a TOML file plus ``CLAIMWATCH_*`` environment overrides.
+
+Configuration flows one way. :func:`load_config` reads the file once, applies overrides from the
+environment mapping it is given, and validates everything into :class:`Config`. Nothing else in the
+project reads the environment; components receive the values they need.
+
+Environment overrides use ``__`` to descend into tables: ``CLAIMWATCH_DATABASE_URL`` sets
+``database_url``, ``CLAIMWATCH_CRAWL__DOWNLOAD_DELAY=2`` sets ``crawl.download_delay``. Values are read
+as TOML literals when they parse as one (``2``, ``true``, ``["a", "b"]``), else as plain strings.
+``CLAIMWATCH_CONFIG`` names the config file itself.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+ENV_PREFIX = "CLAIMWATCH_"
+CONFIG_ENV = "CLAIMWATCH_CONFIG"
+DEFAULT_CONFIG_NAME = "claimwatch.toml"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SEEDS_DIR = PROJECT_ROOT / "seeds"
+MIB = 1024 * 1024
+
+
+class ConfigError(Exception):
+    """A configuration problem, naming the file, the key and what is wrong."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"{source}: {key}: {problem}" for key, problem in problems]
+        super().__init__("invalid configuration\n" + "\n".join(lines))
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class SourceKind(StrEnum):
+    sitemap = "sitemap"
+    feed = "feed"
+    site = "site"
+
+
+class Politeness(_Model):
+    """Per-source overrides of the crawl-wide politeness settings."""
+
+    download_delay: float | None = Field(default=None, ge=0, le=600)
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+
+
+class Source(_Model):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
+    kind: SourceKind
+    start_urls: Annotated[list[str], Field(min_length=1)]
+    allow: list[str] = []
+    deny: list[str] = []
+    allowed_domains: list[str] = []
+    max_pages: int = Field(default=500, ge=1, le=1_000_000)
+    max_depth: int = Field(default=4, ge=0, le=50)
+    politeness: Politeness = Politeness()
+    enabled: bool = True
+
+    @field_validator("start_urls")
+    @classmethod
+    def _http_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"{url!r} is not an absolute http(s) URL")
+        return urls
+
+    @field_validator("allow", "deny")
+    @classmethod
+    def _patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {pattern!r}: {exc}") from None
+        return patterns
+
+    @property
+    def domains(self) -> list[str]:
+        """Hosts this source may follow links to: the configured ones, else the start URLs' hosts."""
+        if self.allowed_domains:
+            return [d.lower().lstrip(".") for d in self.allowed_domains]
+        return sorted({(urlsplit(u).hostname or "").lower() for u in self.start_urls})
+
+
+class Crawl(_Model):
+    """Crawl-wide politeness, safety limits and identity."""
+
+    user_agent: NonEmptyStr = "claimwatch/0.1"
+    contact_url: str = "https://github.com/claimwatch/claimwatch"
+    obey_robots: bool = True
+    concurrent_requests: int = Field(default=16, ge=1, le=512)
+    concurrency_per_domain: int = Field(default=2, ge=1, le=64)
+    download_delay: float = Field(default=1.0, ge=0, le=600)
+    autothrottle: bool = True
+    autothrottle_target_concurrency: float = Field(default=2.0, gt=0, le=64)
+    download_timeout: float = Field(default=30.0, gt=0, le=600)
+    max_page_bytes: int = Field(default=10 * MIB, ge=1024, le=1024 * MIB)
+    max_redirects: int = Field(default=5, ge=0, le=20)
+    retry_times: int = Field(default=2, ge=0, le=10)
+    recrawl_after_days: float = Field(default=7.0, ge=0)
+    min_article_chars: int = Field(default=400, ge=0)
+    allow_addresses: list[str] = []
+    time_limit_s: float = Field(default=3600.0, gt=0)
+    batch_size: int = Field(default=20, ge=1, le=1000)
+
+    @field_validator("allow_addresses")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                ipaddress.ip_network(value, strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not an IP address or network") from None
+        return values
+
+    @property
+    def full_user_agent(self) -> str:
+        return f"{self.user_agent} (+{self.contact_url})" if self.contact_url else self.user_agent
+
+
+class Seeds(_Model):
+    """Seed template articles (used by dedup): the bundled set plus extra folders."""
+
+    include_default: bool = True
+    paths: list[Path] = []
+
+
+class Rules(_Model):
+    """Claim-scoring rules (used by the scoring stage)."""
+
+    path: Path | None = None
+
+
+class Schedule(_Model):
+    """Daemon schedule (used by scheduler.py)."""
+
+    timezone: str = "UTC"
+    crawl_interval_minutes: int = Field(default=360, ge=1)
+    digest_cron: str = "0 8 * * mon"
+
+
+class Mail(_Model):
+    """Digest e-mail (used by reports)."""
+
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(default=25, ge=1, le=65535)
+    security: str = Field(default="none", pattern="^(none|starttls|tls)$")
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "claimwatch@localhost"
+    recipients: list[str] = []
+
+
+class Config(_Model):
+    """Everything claimwatch is configured with. See ``claimwatch init`` for a commented starter."""
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    crawl: Crawl = Crawl()
+    sources: list[Source] = []
+    seeds: Seeds = Seeds()
+    rules: Rules = Rules()
+    schedule: Schedule = Schedule()
+    mail: Mail = Mail()
+
+    @model_validator(mode="after")
+    def _unique_sources(self) -> Config:
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"duplicate source name {source.name!r}")
+            seen.add(source.name)
+        return self
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'claimwatch.db').as_posix()}"
+
+    def source(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+    """Merge ``CLAIMWATCH_*`` overrides into ``data``; return key path -> variable name."""
+    origins: dict[str, str] = {}
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        node = data
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                break
+            node = child
+        else:
+            node[path[-1]] = _env_value(env[name])
+            origins[".".join(path)] = name
+    return origins
+
+
+def _key(loc: tuple[int | str, ...]) -> str:
+    key = ""
+    for part in loc:
+        if isinstance(part, int):
+            key += f"[{part}]"
+        else:
+            key += ("." if key else "") + str(part)
+    return key or "(top level)"
+
+
+def _resolve_paths(config: Config, base: Path) -> Config:
+    def rel(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    seeds = config.seeds.model_copy(update={"paths": [rel(p) for p in config.seeds.paths]})
+    rules = config.rules.model_copy(
+        update={"path": rel(config.rules.path) if config.rules.path else None}
+    )
+    return config.model_copy(
+        update={"data_dir": rel(config.data_dir), "seeds": seeds, "rules": rules}
+    )
+
+
+def find_config_path(explicit: Path | None, env: Mapping[str, str]) -> Path | None:
+    """The config file to read: ``--config``, else ``$CLAIMWATCH_CONFIG``, else ``./claimwatch.toml``."""
+    if explicit is not None:
+        return explicit
+    if env.get(CONFIG_ENV):
+        return Path(env[CONFIG_ENV])
+    default = Path.cwd() / DEFAULT_CONFIG_NAME
+    return default if default.exists() else None
+
+
+def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Read, merge and validate the configuration; raise :class:`ConfigError` on any problem."""
+    env = os.environ if env is None else env
+    path = find_config_path(path, env)
+    source = str(path) if path else "(built-in defaults)"
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(source, [("(file)", "file not found")]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(source, [("(file)", f"cannot read: {exc}")]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, [("(syntax)", f"not valid TOML: {exc}")]) from None
+    origins = _apply_env(data, env)
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = _key(error["loc"])
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            elif error["type"] == "missing":
+                message = "required key is missing"
+            origin = origins.get(key)
+            problems.append((key, f"{message} (from {origin})" if origin else message))
+        raise ConfigError(source, problems) from None
+    base = path.resolve().parent if path else Path.cwd()
+    return _resolve_paths(config, base)

@@ -1,0 +1,29 @@
+"""What the spider hands to the pipeline: one fetched page and its fetch metadata."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pipeline.document import Document
+
+
+@dataclass(slots=True)
+class PageItem:
+    source: str
+    run_group: str
+    url: str
+    request_url: str
+    status: int
+    fetched_at: datetime
+    body: bytes = b""
+    html: str = ""
+    encoding: str | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    sitemap_lastmod: str | None = None
+    not_modified: bool = False
+    document: Document | None = field(default=None)

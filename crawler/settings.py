@@ -1,0 +1,23 @@
+"""Scrapy's settings module (named in ``scrapy.cfg``), so ``scrapy list`` and ``scrapy crawl articles``
+work from the repository root. It loads the configuration (``$CLAIMWATCH_CONFIG`` or
+``./claimwatch.toml``) and exposes what :func:`crawler.scrapy_settings.build_settings` derives from it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from claimwatch.config import ConfigError, load_config
+from crawler.scrapy_settings import build_settings
+
+
+def _settings() -> dict[str, Any]:
+    try:
+        return build_settings(load_config())
+    except ConfigError as exc:
+        print(f"claimwatch: {exc}", file=sys.stderr)
+        raise SystemExit(78) from None
+
+
+globals().update(_settings())

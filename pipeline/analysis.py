@@ -1,0 +1,35 @@
+"""One document through the pipeline's pure stages, without storing it: ``claimwatch analyze``.
+
+The JSON object is a stable contract (see the README): later stages add keys, never rename them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.document import Document, from_text
+from pipeline.extract import extract_html
+
+HTML_SUFFIXES = (".html", ".htm")
+
+
+def load_document(name: str, content: bytes, *, is_html: bool) -> tuple[Document | None, str]:
+    """Turn an input into a document; returns the document (or ``None``) and a reason."""
+    if is_html:
+        outcome = extract_html(content, name)
+        return outcome.document, outcome.reason
+    text = content.decode("utf-8", errors="replace")
+    document = from_text(text)
+    return (document, "ok") if document.blocks else (None, "empty")
+
+
+def analyze(source: str, document: Document | None, reason: str = "ok") -> dict[str, Any]:
+    """The ``analyze --json`` object for one input."""
+    if document is None:
+        return {"source": source, "title": None, "text_chars": 0, "blocks": [], "error": reason}
+    return {
+        "source": source,
+        "title": document.title,
+        "text_chars": document.text_chars,
+        "blocks": document.blocks_as_dicts(),
+    }

@@ -1,0 +1,196 @@
+"""Storage: idempotent, batched upserts of articles, keyed by canonical URL.
+
+:func:`store_batch` is the pure part (a session and a batch in, the outcome of each item out; one
+transaction per batch, so a killed crawl leaves only whole, committed batches). :class:`StorePipeline`
+is the Scrapy adapter: it buffers items and writes each batch on one writer thread, off the reactor.
+
+Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``, ``store/not_modified``,
+``store/error``, and ``source/<name>/items`` for every article stored or confirmed.
+
+Settings read: ``CLAIMWATCH_CONFIG`` (``db_url``, ``crawl.batch_size``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import logging
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pipeline.db import make_engine, session_factory
+from pipeline.models import Article, CrawlRun, Source
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from crawler.items import PageItem
+
+logger = logging.getLogger(__name__)
+
+
+def compress_html(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+def decompress_html(blob: bytes) -> bytes:
+    return gzip.decompress(blob)
+
+
+def _insert(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(Article)
+    if dialect == "sqlite":
+        return sqlite.insert(Article)
+    raise RuntimeError(f"unsupported database dialect {dialect!r}")
+
+
+def _row(item: PageItem, source_id: int | None, run_id: int | None) -> dict[str, Any]:
+    doc = item.document
+    assert doc is not None and doc.canonical_url is not None
+    return {
+        "canonical_url": doc.canonical_url,
+        "url": item.url,
+        "source_id": source_id,
+        "crawl_run_id": run_id,
+        "first_seen_at": item.fetched_at,
+        "fetched_at": item.fetched_at,
+        "checked_at": item.fetched_at,
+        "changed_at": item.fetched_at,
+        "http_status": item.status,
+        "etag": item.etag,
+        "last_modified": item.last_modified,
+        "sitemap_lastmod": item.sitemap_lastmod,
+        "content_type": item.content_type,
+        "encoding": item.encoding,
+        "raw_sha256": hashlib.sha256(item.body).hexdigest(),
+        "text_sha256": doc.text_sha256,
+        "raw_html_gz": compress_html(item.body),
+        "title": doc.title,
+        "author": doc.author,
+        "published": doc.date,
+        "language": doc.language,
+        "text": doc.text,
+        "text_chars": doc.text_chars,
+        "blocks": doc.blocks_as_dicts(),
+        "version": 1,
+    }
+
+
+def store_batch(
+    session: Session, items: Sequence[PageItem], ids: dict[str, tuple[int | None, int | None]]
+) -> list[str]:
+    """Write one batch in one transaction; return each item's outcome, in order.
+
+    ``ids`` maps a source name to its (source id, crawl run id). Outcomes: ``inserted``, ``updated``
+    (the normalised text changed), ``unchanged`` (fetched again, same text), ``not_modified`` (304).
+    """
+    outcomes: list[str] = []
+    with session.begin():
+        fresh = [item for item in items if not item.not_modified and item.document is not None]
+        wanted = {item.document.canonical_url for item in fresh if item.document}
+        existing: dict[str, str] = {}
+        if wanted:
+            query = select(Article.canonical_url, Article.text_sha256).where(
+                Article.canonical_url.in_(wanted)
+            )
+            existing = {url: sha for url, sha in session.execute(query).tuples()}
+        for item in items:
+            source_id, run_id = ids.get(item.source, (None, None))
+            if item.not_modified or item.document is None:
+                session.execute(
+                    update(Article)
+                    .where(Article.url == item.url)
+                    .values(checked_at=item.fetched_at)
+                )
+                outcomes.append("not_modified")
+                continue
+            row = _row(item, source_id, run_id)
+            stmt = _insert(session).values(**row)
+            changed = Article.text_sha256 != stmt.excluded.text_sha256
+            keep = {"canonical_url", "first_seen_at", "version", "changed_at", "source_id"}
+            set_ = {key: stmt.excluded[key] for key in row if key not in keep}
+            set_["version"] = case((changed, Article.version + 1), else_=Article.version)
+            set_["changed_at"] = case((changed, stmt.excluded.changed_at), else_=Article.changed_at)
+            session.execute(stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=set_))
+            before = existing.get(row["canonical_url"])
+            if before is None:
+                outcomes.append("inserted")
+            else:
+                outcomes.append("unchanged" if before == row["text_sha256"] else "updated")
+            existing[row["canonical_url"]] = row["text_sha256"]
+    return outcomes
+
+
+def run_ids(session: Session, run_group: str) -> dict[str, tuple[int | None, int | None]]:
+    """Source name -> (source id, crawl run id) for one crawl process."""
+    rows = session.execute(
+        select(Source.name, Source.id, CrawlRun.id)
+        .join(CrawlRun, CrawlRun.source_id == Source.id)
+        .where(CrawlRun.run_group == run_group)
+    ).tuples()
+    return {name: (source_id, run_id) for name, source_id, run_id in rows}
+
+
+class StorePipeline:
+    """Buffers items and writes them in batches on a single writer thread."""
+
+    def __init__(self, stats: StatsCollector, db_url: str, batch_size: int) -> None:
+        self.stats = stats
+        self.engine = make_engine(db_url)
+        self.sessions = session_factory(self.engine)
+        self.batch_size = batch_size
+        self.buffer: list[PageItem] = []
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self.ids: dict[str, dict[str, tuple[int | None, int | None]]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> StorePipeline:
+        config = crawler.settings["CLAIMWATCH_CONFIG"]
+        return cls(crawler.stats, config.db_url, config.crawl.batch_size)
+
+    def _write(self, batch: list[PageItem]) -> list[str]:
+        group = batch[0].run_group  # one spider, one run group
+        if group not in self.ids:
+            with self.sessions() as session:
+                self.ids[group] = run_ids(session, group)
+        with self.sessions() as session:
+            return store_batch(session, batch, self.ids[group])
+
+    async def _flush(self) -> None:
+        if not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        loop = asyncio.get_running_loop()
+        try:
+            outcomes = await loop.run_in_executor(self.writer, self._write, batch)
+        except Exception:
+            logger.exception("could not store a batch of %d items", len(batch))
+            self.stats.inc_value("store/error", len(batch))
+            for item in batch:
+                self.stats.inc_value(f"source/{item.source}/store/error")
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            self.stats.inc_value(f"store/{outcome}")
+            self.stats.inc_value(f"source/{item.source}/store/{outcome}")
+            if outcome != "not_modified":
+                self.stats.inc_value(f"source/{item.source}/items")
+
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        self.buffer.append(item)
+        if len(self.buffer) >= self.batch_size:
+            await self._flush()
+        return item
+
+    async def close_spider(self, spider: Any = None) -> None:
+        await self._flush()
+        self.writer.shutdown(wait=True)
+        self.engine.dispose()

@@ -1,0 +1,113 @@
+"""Read-only listings for the CLI: sources with their health, and stored articles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pipeline.models import Article, CrawlRun, Source
+
+ARTICLE_FIELDS = (
+    "canonical_url",
+    "url",
+    "source",
+    "title",
+    "author",
+    "published",
+    "language",
+    "text_chars",
+    "first_seen_at",
+    "fetched_at",
+    "changed_at",
+    "http_status",
+    "text_sha256",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceHealth:
+    name: str
+    kind: str
+    articles: int
+    last_started: datetime | None
+    last_status: str | None
+    last_pages: int
+    last_items: int
+    last_errors: int
+    failing_runs: int  # consecutive failed runs, most recent first
+
+    @property
+    def health(self) -> str:
+        if self.last_status is None:
+            return "never crawled"
+        if self.failing_runs >= 2:
+            return f"failing ({self.failing_runs} runs)"
+        return {"ok": "healthy", "failed": "failed last run"}.get(
+            self.last_status, self.last_status
+        )
+
+
+def source_health(session: Session, recent: int = 10) -> list[SourceHealth]:
+    query = select(Article.source_id, func.count()).group_by(Article.source_id)
+    counts = {source_id: count for source_id, count in session.execute(query).tuples()}
+    out = []
+    for source in session.scalars(select(Source).order_by(Source.name)):
+        runs = list(
+            session.scalars(
+                select(CrawlRun)
+                .where(CrawlRun.source_id == source.id)
+                .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+                .limit(recent)
+            )
+        )
+        failing = 0
+        for run in runs:
+            if run.status != "failed":
+                break
+            failing += 1
+        last = runs[0] if runs else None
+        out.append(
+            SourceHealth(
+                name=source.name,
+                kind=source.kind,
+                articles=counts.get(source.id, 0),
+                last_started=last.started_at if last else None,
+                last_status=last.status if last else None,
+                last_pages=last.pages if last else 0,
+                last_items=last.items if last else 0,
+                last_errors=last.errors if last else 0,
+                failing_runs=failing,
+            )
+        )
+    return out
+
+
+def iter_articles(
+    session: Session,
+    *,
+    source: str | None = None,
+    since: datetime | None = None,
+    limit: int | None = None,
+) -> Iterator[dict[str, Any]]:
+    query = (
+        select(Article, Source.name)
+        .outerjoin(Source, Source.id == Article.source_id)
+        .order_by(Article.first_seen_at.desc(), Article.id.desc())
+    )
+    if source:
+        query = query.where(Source.name == source)
+    if since:
+        query = query.where(Article.first_seen_at >= since)
+    if limit:
+        query = query.limit(limit)
+    for article, source_name in session.execute(query.execution_options(yield_per=500)).tuples():
+        row: dict[str, Any] = {}
+        for name in ARTICLE_FIELDS:
+            value = source_name if name == "source" else getattr(article, name)
+            row[name] = value.isoformat() if isinstance(value, datetime) else value
+        yield row
