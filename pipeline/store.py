@@ -102,7 +102,7 @@ def store_batch(
             query = select(Article.canonical_url, Article.text_sha256).where(
                 Article.canonical_url.in_(wanted)
             )
-            existing = {url: sha for url, sha in session.execute(query).tuples()}
+            existing = {url: sha for url, sha in session.execute(query)}
         for item in items:
             source_id, run_id = ids.get(item.source, (None, None))
             if item.not_modified or item.document is None:
@@ -136,7 +136,7 @@ def run_ids(session: Session, run_group: str) -> dict[str, tuple[int | None, int
         select(Source.name, Source.id, CrawlRun.id)
         .join(CrawlRun, CrawlRun.source_id == Source.id)
         .where(CrawlRun.run_group == run_group)
-    ).tuples()
+    )
     return {name: (source_id, run_id) for name, source_id, run_id in rows}
 
 

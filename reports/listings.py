@@ -54,7 +54,7 @@ class SourceHealth:
 
 def source_health(session: Session, recent: int = 10) -> list[SourceHealth]:
     query = select(Article.source_id, func.count()).group_by(Article.source_id)
-    counts = {source_id: count for source_id, count in session.execute(query).tuples()}
+    counts = {source_id: count for source_id, count in session.execute(query)}
     out = []
     for source in session.scalars(select(Source).order_by(Source.name)):
         runs = list(
@@ -105,7 +105,7 @@ def iter_articles(
         query = query.where(Article.first_seen_at >= since)
     if limit:
         query = query.limit(limit)
-    for article, source_name in session.execute(query.execution_options(yield_per=500)).tuples():
+    for article, source_name in session.execute(query.execution_options(yield_per=500)):
         row: dict[str, Any] = {}
         for name in ARTICLE_FIELDS:
             value = source_name if name == "source" else getattr(article, name)

@@ -53,6 +53,8 @@ def failure_reason(failure: Failure) -> str:
     message = str(exc)
     if "robots.txt" in message:
         return "robots_forbidden"
+    if "during decompression" in message:
+        return "decompression_bomb"
     if "max size" in message or "larger than" in message:
         return "too_large"
     name = type(exc).__name__

@@ -1,0 +1,504 @@
+"""Crawl throughput: a bare Scrapy spider vs the full claimwatch pipeline, on the same local site.
+
+The 181 Article Extraction Benchmark pages (``shared/eval/aeb`` next to the repository) are served
+on 127.0.0.1 from a separate server process (``--serve``): each page at ``/<sha256>.html``, plus
+``/sitemap.xml`` and an allow-all ``/robots.txt``. Then, for each concurrency level, the two crawls
+alternate for ``--rounds`` rounds, each in its own worker process (Twisted's reactor cannot
+restart):
+
+``bare``        a plain Spider: reads the sitemap, fetches every page, yields a trivial dict, no
+                pipelines.
+``claimwatch``  ``claimwatch.crawl.run_crawl`` with one ``sitemap`` source: the project spider,
+                extraction and SQLite storage (a fresh database in a temporary folder each round).
+
+Both use the same ``CONCURRENT_REQUESTS`` / ``CONCURRENT_REQUESTS_PER_DOMAIN``, no download delay,
+no AutoThrottle, and obey robots.txt. The elapsed time runs from ``spider_opened`` to
+``spider_closed`` (so it includes the last store batch but not imports or schema migrations); CPU
+is the worker process's CPU time over the same span (all threads).
+
+``--latency-ms`` makes the server wait before each response, to imitate a remote site.
+``--profile`` adds one profiled claimwatch crawl per level (cProfile in every thread of the worker)
+and prints the top costs.
+
+Run: ``.venv/bin/python bench/crawl.py [--rounds 5] [--levels 16:8,16:2] [--latency-ms 0]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gzip
+import io
+import json
+import os
+import pstats
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+from xml.sax.saxutils import escape
+
+DEFAULT_AEB = Path(__file__).resolve().parents[2] / "shared" / "eval" / "aeb"
+SCRIPT = Path(__file__).resolve()
+RESULT_PREFIX = "RESULT "
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
+
+
+# -- server ----------------------------------------------------------------------------------------
+
+
+def load_site(aeb: Path) -> dict[str, tuple[bytes, str]]:
+    """``/<sha>.html`` -> (decompressed body, content type) for every AEB page."""
+    pages: dict[str, tuple[bytes, str]] = {}
+    for path in sorted((aeb / "html").glob("*.html.gz")):
+        body = gzip.decompress(path.read_bytes())
+        match = _META_CHARSET.search(body[:4096])
+        charset = match.group(1).decode("ascii").lower() if match else "utf-8"
+        sha = path.name.removesuffix(".html.gz")
+        pages[f"/{sha}.html"] = (body, f"text/html; charset={charset}")
+    return pages
+
+
+class BenchHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like a real web server
+    pages: ClassVar[dict[str, tuple[bytes, str]]] = {}
+    latency: ClassVar[float] = 0.0
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/robots.txt":
+            body, ctype = b"User-agent: *\nAllow: /\n", "text/plain; charset=utf-8"
+        elif path == "/sitemap.xml":
+            base = f"http://{self.headers.get('Host', '127.0.0.1')}"
+            locs = "".join(f"<url><loc>{escape(base + p)}</loc></url>\n" for p in self.pages)
+            body = (
+                '<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                f"{locs}</urlset>\n"
+            ).encode()
+            ctype = "application/xml"
+        elif path in self.pages:
+            body, ctype = self.pages[path]
+        else:
+            body, ctype = b"<h1>Not found</h1>", "text/html; charset=utf-8"
+            self.reply(404, body, ctype)
+            return
+        self.reply(200, body, ctype)
+
+    def reply(self, status: int, body: bytes, ctype: str) -> None:
+        if self.latency:
+            time.sleep(self.latency)
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def serve(aeb: Path, latency_ms: float) -> None:
+    BenchHandler.pages = load_site(aeb)
+    BenchHandler.latency = latency_ms / 1000
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BenchHandler)
+    httpd.daemon_threads = True
+    httpd.request_queue_size = 128
+    print(f"http://127.0.0.1:{httpd.server_address[1]}", flush=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+# -- workers ---------------------------------------------------------------------------------------
+
+
+class Meter:
+    """Scrapy extension: wall and process CPU time from spider_opened to spider_closed."""
+
+    opened: ClassVar[tuple[float, float]] = (0.0, 0.0)
+    closed: ClassVar[tuple[float, float]] = (0.0, 0.0)
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> Meter:
+        from scrapy import signals
+
+        ext = cls()
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider: Any) -> None:
+        Meter.opened = (time.perf_counter(), time.process_time())
+
+    def spider_closed(self, spider: Any) -> None:
+        Meter.closed = (time.perf_counter(), time.process_time())
+
+    @classmethod
+    def spans(cls) -> tuple[float, float]:
+        return cls.closed[0] - cls.opened[0], cls.closed[1] - cls.opened[1]
+
+
+def common_settings(concurrency: int, per_domain: int) -> dict[str, Any]:
+    return {
+        "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "ROBOTSTXT_OBEY": True,
+    }
+
+
+def run_bare(url: str, concurrency: int, per_domain: int) -> dict[str, Any]:
+    from scrapy import Request, Spider
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.http import Response
+    from scrapy.utils.sitemap import Sitemap
+
+    class BareSpider(Spider):
+        name = "bare"
+        pages = 0
+
+        async def start(self) -> Any:
+            yield Request(f"{url}/sitemap.xml", callback=self.parse_sitemap)
+
+        def parse_sitemap(self, response: Response) -> Iterator[Request]:
+            for entry in Sitemap(response.body):
+                yield Request(entry["loc"], callback=self.parse_page)
+
+        def parse_page(self, response: Response) -> Iterator[dict[str, Any]]:
+            BareSpider.pages += 1
+            yield {"url": response.url}
+
+    settings = {
+        **common_settings(concurrency, per_domain),
+        "USER_AGENT": "claimwatch-bench (bare)",
+        "LOG_LEVEL": "WARNING",
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "EXTENSIONS": {Meter: 500},
+    }
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(BareSpider)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return {"pages": BareSpider.pages, "items": int(stats.get("item_scraped_count", 0))}
+
+
+def claimwatch_config(url: str, concurrency: int, per_domain: int, data_dir: Path) -> Any:
+    from claimwatch.config import Config
+
+    return Config.model_validate(
+        {
+            "data_dir": str(data_dir),
+            "crawl": {
+                "concurrent_requests": concurrency,
+                "concurrency_per_domain": per_domain,
+                "download_delay": 0,
+                "autothrottle": False,
+                "obey_robots": True,
+                "allow_addresses": ["127.0.0.1/32"],
+            },
+            "sources": [
+                {
+                    "name": "aeb",
+                    "kind": "sitemap",
+                    "start_urls": [f"{url}/sitemap.xml"],
+                    "max_pages": 1000,
+                }
+            ],
+        }
+    )
+
+
+def run_claimwatch(url: str, concurrency: int, per_domain: int) -> dict[str, Any]:
+    from claimwatch.crawl import run_crawl
+    from crawler.scrapy_settings import build_settings
+
+    with tempfile.TemporaryDirectory(prefix="claimwatch-bench-") as tmp:
+        config = claimwatch_config(url, concurrency, per_domain, Path(tmp))
+        extensions = {**build_settings(config)["EXTENSIONS"], Meter: 500}
+        summary = run_crawl(
+            config, log_level="WARNING", progress=False, extra_settings={"EXTENSIONS": extensions}
+        )
+    stats = summary.stats
+    keys = ("store/inserted", "extract/ok", "extract/empty", "extract/too_short", "extract/error")
+    return {
+        "pages": int(stats.get("fetch/pages", 0)),
+        "items": int(stats.get("store/inserted", 0)),
+        "finish_reason": summary.finish_reason,
+        "status": summary.statuses.get("aeb"),
+        **{key: int(stats.get(key, 0)) for key in keys},
+    }
+
+
+class ThreadProfiles:
+    """cProfile in the main thread and in every thread started while active (the pools)."""
+
+    def __init__(self) -> None:
+        self.profiles: list[cProfile.Profile] = []
+        self.lock = threading.Lock()
+
+    def _start_in_thread(self, *_: Any) -> None:
+        profile = cProfile.Profile()
+        with self.lock:
+            self.profiles.append(profile)
+        profile.enable()  # replaces this hook for the rest of the thread's life
+
+    def __enter__(self) -> ThreadProfiles:
+        threading.setprofile(self._start_in_thread)
+        self._start_in_thread()
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        threading.setprofile(None)  # type: ignore[arg-type]
+        self.profiles[0].disable()
+
+    def dump(self, path: Path) -> None:
+        stats = pstats.Stats(self.profiles[0])
+        for profile in self.profiles[1:]:
+            stats.add(profile)
+        stats.dump_stats(str(path))
+
+
+def worker(args: argparse.Namespace) -> None:
+    run = run_bare if args.worker == "bare" else run_claimwatch
+    start = time.perf_counter()
+    if args.profile:
+        with ThreadProfiles() as profiles:
+            result = run(args.url, args.concurrency, args.per_domain)
+        profiles.dump(args.profile)
+    else:
+        result = run(args.url, args.concurrency, args.per_domain)
+    elapsed, cpu = Meter.spans()
+    result.update(
+        kind=args.worker, elapsed=elapsed, cpu=cpu, process_wall=time.perf_counter() - start
+    )
+    print(RESULT_PREFIX + json.dumps(result), flush=True)
+
+
+# -- orchestration ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Level:
+    concurrency: int
+    per_domain: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.concurrency}/{self.per_domain}"
+
+
+def parse_levels(text: str) -> list[Level]:
+    levels = []
+    for part in text.split(","):
+        total, _, per_domain = part.partition(":")
+        levels.append(Level(int(total), int(per_domain or total)))
+    return levels
+
+
+def run_worker(
+    kind: str, url: str, level: Level, profile: Path | None = None
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        str(SCRIPT),
+        "--worker",
+        kind,
+        "--url",
+        url,
+        "--concurrency",
+        str(level.concurrency),
+        "--per-domain",
+        str(level.per_domain),
+    ]
+    if profile is not None:
+        cmd += ["--profile", str(profile)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    for line in done.stdout.splitlines():
+        if line.startswith(RESULT_PREFIX):
+            result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+            return result
+    raise RuntimeError(f"{kind} worker failed ({done.returncode}):\n{done.stderr[-3000:]}")
+
+
+def pages_per_min(result: dict[str, Any]) -> float:
+    return 60 * result["pages"] / result["elapsed"] if result["elapsed"] else 0.0
+
+
+def start_server(aeb: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
+    cmd = [sys.executable, str(SCRIPT), "--serve", "--aeb", str(aeb)]
+    cmd += ["--latency-ms", str(latency_ms)]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    url = server.stdout.readline().strip()
+    if not url.startswith("http://"):
+        server.kill()
+        raise RuntimeError("the bench server did not start")
+    return server, url
+
+
+def profile_report(path: Path, top: int) -> str:
+    out = io.StringIO()
+    stats = pstats.Stats(str(path), stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(
+        r"extract_html|bare_extraction|extract_metadata|find_date|load_html|baseline|_blocks|"
+        r"store_batch|_write|compress_html|parse_page|parse_sitemap|process_item|"
+        r"text\b|_body_inferred_encoding|html_to_unicode|ArticleSpider|Document|"
+        r"_flush|process_request|check"
+    )
+    return out.getvalue()
+
+
+def machine() -> str:
+    import platform
+
+    import scrapy
+    import trafilatura
+
+    cpu = "?"
+    with open("/proc/cpuinfo", encoding="utf-8") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"Scrapy {scrapy.__version__}, trafilatura {trafilatura.__version__}"
+    )
+
+
+def orchestrate(args: argparse.Namespace) -> None:
+    levels = parse_levels(args.levels)
+    server, url = start_server(args.aeb, args.latency_ms)
+    results: dict[str, Any] = {"machine": machine(), "latency_ms": args.latency_ms, "levels": {}}
+    try:
+        print(f"{machine()}\nserver {url}, latency {args.latency_ms} ms/response\n", flush=True)
+        for level in levels:
+            rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            for i in range(args.rounds):
+                order = ("bare", "claimwatch") if i % 2 == 0 else ("claimwatch", "bare")
+                got = {kind: run_worker(kind, url, level) for kind in order}
+                a, b = got["bare"], got["claimwatch"]
+                rounds.append((a, b))
+                print(
+                    f"  level {level.label} round {i + 1}: bare {a['pages']} pages "
+                    f"{a['elapsed']:.2f}s, claimwatch {b['pages']} pages {b['elapsed']:.2f}s "
+                    f"(stored {b['items']})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            results["levels"][level.label] = summarise(level, rounds)
+            if args.profile:
+                path = Path(tempfile.gettempdir()) / f"claimwatch-bench-{level.per_domain}.prof"
+                run_worker("claimwatch", url, level, profile=path)
+                results["levels"][level.label]["profile"] = str(path)
+                print(f"\n### cProfile, claimwatch, level {level.label} ({path})\n")
+                print("```\n" + profile_report(path, args.profile_top) + "```\n", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    print_table(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def summarise(level: Level, rounds: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
+    a_rates = [pages_per_min(a) for a, _ in rounds]
+    b_rates = [pages_per_min(b) for _, b in rounds]
+    last = rounds[-1][1]
+    return {
+        "concurrency": level.concurrency,
+        "per_domain": level.per_domain,
+        "rounds": len(rounds),
+        "bare_ppm": statistics.median(a_rates),
+        "claimwatch_ppm": statistics.median(b_rates),
+        "ratio_of_medians": statistics.median(b_rates) / statistics.median(a_rates),
+        "median_ratio": statistics.median(b / a for a, b in zip(a_rates, b_rates, strict=True)),
+        "bare_elapsed": statistics.median(a["elapsed"] for a, _ in rounds),
+        "claimwatch_elapsed": statistics.median(b["elapsed"] for _, b in rounds),
+        "bare_cpu_ms_per_page": statistics.median(1000 * a["cpu"] / a["pages"] for a, _ in rounds),
+        "claimwatch_cpu_ms_per_page": statistics.median(
+            1000 * b["cpu"] / b["pages"] for _, b in rounds
+        ),
+        "bare_pages": [a["pages"] for a, _ in rounds],
+        "claimwatch_pages": [b["pages"] for _, b in rounds],
+        "stored": last["store/inserted"],
+        "dropped_empty": last["extract/empty"],
+        "dropped_too_short": last["extract/too_short"],
+        "extract_error": last["extract/error"],
+        "status": last["status"],
+        "rounds_raw": [{"bare": a, "claimwatch": b} for a, b in rounds],
+    }
+
+
+def print_table(results: dict[str, Any]) -> None:
+    print(f"\nLatency per response: {results['latency_ms']} ms\n")
+    print(
+        "| concurrency (total/per domain) | rounds | bare pages/min | claimwatch pages/min "
+        "| b/a (medians) | b/a (median of rounds) | bare s | claimwatch s "
+        "| CPU ms/page bare | CPU ms/page claimwatch |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for label, r in results["levels"].items():
+        print(
+            f"| {label} | {r['rounds']} | {r['bare_ppm']:.0f} | {r['claimwatch_ppm']:.0f} "
+            f"| {r['ratio_of_medians']:.2f} | {r['median_ratio']:.2f} "
+            f"| {r['bare_elapsed']:.2f} | {r['claimwatch_elapsed']:.2f} "
+            f"| {r['bare_cpu_ms_per_page']:.1f} | {r['claimwatch_cpu_ms_per_page']:.1f} |"
+        )
+    print()
+    for label, r in results["levels"].items():
+        print(
+            f"level {label}: claimwatch fetched {r['claimwatch_pages']} pages per round; "
+            f"last round stored {r['stored']}, dropped {r['dropped_empty']} empty + "
+            f"{r['dropped_too_short']} too short, {r['extract_error']} errors "
+            f"(source status {r['status']}); bare fetched {r['bare_pages']}"
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--aeb", type=Path, default=DEFAULT_AEB, help="AEB data folder")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--levels",
+        default="16:8,16:2",
+        help="comma-separated CONCURRENT_REQUESTS:CONCURRENT_REQUESTS_PER_DOMAIN pairs",
+    )
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="server delay per response")
+    parser.add_argument("--profile", action="store_true", help="add one profiled claimwatch crawl")
+    parser.add_argument("--profile-top", type=int, default=30)
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    # internal: the server and worker processes
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=("bare", "claimwatch"), help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--concurrency", type=int, default=16, help=argparse.SUPPRESS)
+    parser.add_argument("--per-domain", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument("--profile-path", dest="profile_path", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.aeb, args.latency_ms)
+    elif args.worker:
+        args.profile = args.profile_path
+        worker(args)
+    else:
+        orchestrate(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+from claimwatch.cli import main
+
+main(prog_name="claimwatch")
