@@ -5,7 +5,8 @@ headings, paragraphs, list items, quotes). :class:`ExtractPipeline` is the thin 
 the extraction off the reactor thread, drops pages without article text with a counted reason, and
 passes everything else on.
 
-Stats: ``extract/ok``, ``extract/empty``, ``extract/too_short``, ``extract/error``,
+Stats: ``extract/ok``, ``extract/empty``, ``extract/too_short``, ``extract/not_article``,
+``extract/error``, ``extract/unparseable``,
 ``extract/not_modified`` (a 304 passed through untouched).
 
 Settings read: ``CLAIMWATCH_CONFIG`` (``crawl.min_article_chars``).
@@ -35,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 _HEADINGS = {"head"}
 _PARAGRAPHS = {"p", "code", "table", "row"}
+LISTING_MAX_LINK_SHARE = 0.5  # more link text than this: a listing page
+PROSE_MIN_WORDS = 15  # a paragraph this long counts as prose
+PROSE_MIN_CHARS = 150  # an article has at least this much prose
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,13 +55,32 @@ def _text(element: etree._Element) -> str:
     return clean_line("".join(element.itertext()))
 
 
-def _blocks(body: etree._Element) -> list[Block]:
+def _link_chars(element: etree._Element) -> int:
+    return sum(len(clean_line("".join(ref.itertext()))) for ref in element.iter("ref"))
+
+
+def _blocks(body: etree._Element) -> tuple[list[Block], int]:
+    """The blocks in reading order, and how many of their characters are link text."""
     blocks: list[Block] = []
+    linked = 0
 
     def add(kind: BlockKind, element: etree._Element) -> None:
+        nonlocal linked
         text = _text(element)
         if text:
             blocks.append(Block(kind, text))
+            linked += _link_chars(element)
+
+    def add_list(element: etree._Element, kind: BlockKind) -> None:
+        for item in element:
+            if item.tag != "item":
+                continue
+            nested = [sub for sub in item if sub.tag == "list"]
+            for sub in nested:
+                item.remove(sub)
+            add(kind, item)
+            for sub in nested:
+                add_list(sub, kind)
 
     def walk(element: etree._Element, in_quote: bool = False) -> None:
         for child in element:
@@ -65,11 +88,7 @@ def _blocks(body: etree._Element) -> list[Block]:
             if tag in _HEADINGS:
                 add("heading", child)
             elif tag == "list":
-                for item in child.iter("item"):
-                    nested = [sub for sub in item if sub.tag == "list"]
-                    for sub in nested:
-                        item.remove(sub)
-                    add("quote" if in_quote else "list_item", item)
+                add_list(child, "quote" if in_quote else "list_item")
             elif tag == "quote":
                 if any(
                     isinstance(sub.tag, str) and sub.tag in {"p", "list", "head"} for sub in child
@@ -89,7 +108,26 @@ def _blocks(body: etree._Element) -> list[Block]:
                 walk(child, in_quote)
 
     walk(body)
-    return blocks
+    return blocks, linked
+
+
+def listing_reason(blocks: list[Block], link_chars: int) -> str | None:
+    """Why the main text looks like a listing (front page, tag page, shop grid), not an article.
+
+    An article has prose: paragraphs of sentence length. A listing is mostly links and teasers,
+    or short labels and prices.
+    """
+    total = sum(len(b.text) for b in blocks)
+    if total and link_chars / total > LISTING_MAX_LINK_SHARE:
+        return "not_article"
+    prose = sum(
+        len(b.text)
+        for b in blocks
+        if b.kind in ("paragraph", "quote") and len(b.text.split()) >= PROSE_MIN_WORDS
+    )
+    if prose < PROSE_MIN_CHARS:
+        return "not_article"
+    return None
 
 
 def _language(tree: etree._Element) -> str | None:
@@ -117,6 +155,7 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
             include_comments=False,
             include_tables=True,
             include_formatting=False,
+            include_links=True,
             deduplicate=False,
         )
     except Exception as exc:
@@ -124,7 +163,7 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
         return Extraction(None, f"error: {type(exc).__name__}")
     if not isinstance(result, TrafilaturaDocument) or result.body is None:
         return Extraction(None, "empty")
-    blocks = _blocks(result.body)
+    blocks, link_chars = _blocks(result.body)
     title = clean_line(result.title) if result.title else None
     if (
         blocks
@@ -150,6 +189,9 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
     )
     if document.text_chars < min_chars:
         return Extraction(None, "too_short")
+    reason = listing_reason(blocks, link_chars)
+    if reason:
+        return Extraction(None, reason)
     return Extraction(document)
 
 
