@@ -17,7 +17,7 @@ KINDS = {"heading", "paragraph", "list_item", "quote"}
 
 
 def check_contract(obj: dict) -> None:
-    assert CONTRACT_KEYS <= set(obj)
+    assert set(obj) >= CONTRACT_KEYS
     assert isinstance(obj["source"], str)
     assert obj["title"] is None or isinstance(obj["title"], str)
     assert isinstance(obj["text_chars"], int)
