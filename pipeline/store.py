@@ -2,7 +2,8 @@
 
 :func:`store_batch` is the pure part (a session and a batch in, the outcome of each item out; one
 transaction per batch, so a killed crawl leaves only whole, committed batches). :class:`StorePipeline`
-is the Scrapy adapter: it buffers items and writes each batch on one writer thread, off the reactor.
+is the Scrapy adapter: it buffers items and writes each batch on one writer thread, off the reactor,
+when the batch is full or its oldest item has waited a few seconds.
 
 Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``, ``store/not_modified``,
 ``store/error``, and ``source/<name>/items`` for every article stored or confirmed.
@@ -16,6 +17,7 @@ import asyncio
 import gzip
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from crawler.items import PageItem
 
 logger = logging.getLogger(__name__)
+MAX_BUFFER_SECONDS = 5.0  # a slow, polite crawl still commits what it has every few seconds
 
 
 def compress_html(body: bytes) -> bytes:
@@ -149,6 +152,8 @@ class StorePipeline:
         self.sessions = session_factory(self.engine)
         self.batch_size = batch_size
         self.buffer: list[PageItem] = []
+        self.buffer_since = 0.0
+        self.max_wait_s = MAX_BUFFER_SECONDS
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.ids: dict[str, dict[str, tuple[int | None, int | None]]] = {}
 
@@ -185,8 +190,13 @@ class StorePipeline:
                 self.stats.inc_value(f"source/{item.source}/items")
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
+        if not self.buffer:
+            self.buffer_since = time.monotonic()
         self.buffer.append(item)
-        if len(self.buffer) >= self.batch_size:
+        if (
+            len(self.buffer) >= self.batch_size
+            or time.monotonic() - self.buffer_since >= self.max_wait_s
+        ):
             await self._flush()
         return item
 

@@ -60,9 +60,9 @@ class Served:
         (self.root.parent / "access.log").unlink(missing_ok=True)
 
 
-def serve(root: Path) -> Served:
+def serve(root: Path, delay: float = 0.0) -> Served:
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.mockserver", str(root)],
+        [sys.executable, "-m", "tests.mockserver", str(root), str(delay)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import sys
 import threading
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,8 +28,12 @@ def _article(title: str, body: str) -> str:
 
 
 class HostileHandler(SiteHandler):
+    delay = 0.0  # seconds before each answer (for tests that kill a crawl half-way)
+
     def serve(self, head: bool = False) -> None:
         path = urlsplit(self.path).path
+        if self.delay:
+            time.sleep(self.delay)
         with _LOCK, (self.root.parent / "access.log").open("a") as log:
             log.write(path + "\n")
         route = getattr(
@@ -117,6 +122,7 @@ class HostileHandler(SiteHandler):
 
 def main() -> None:
     root = Path(sys.argv[1])
+    HostileHandler.delay = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
     server = SiteServer(root, handler=HostileHandler).start()
     print(server.url, flush=True)
     threading.Event().wait()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from pipeline.db import make_engine, session_factory
 from pipeline.models import Article, CrawlRun, Source
@@ -229,3 +229,75 @@ def test_crawl_with_invalid_config_exits_78(tmp_path: Path, bad: str) -> None:
     result = run_cli("--config", str(path), "crawl")
     assert result.returncode == 78
     assert str(path) in result.stderr and "crawl.download_delay" in result.stderr
+
+
+def test_killed_crawl_leaves_whole_rows_and_next_run_completes(tmp_path: Path) -> None:
+    import gzip
+    import hashlib
+    import signal
+    import subprocess
+    import sys
+
+    from pipeline.document import Document, from_text
+    from tests.conftest import ROOT, serve
+    from tests.sites import write_site
+
+    root = write_site(tmp_path / "site")
+    for n in range(40):
+        html = article_html("alpha").replace("Herbal tea", f"Herbal tea {n}")
+        html = html.replace("articles/alpha.html", f"articles/many-{n}.html")
+        (root / "articles" / f"many-{n}.html").write_text(html)
+    entries = "".join(
+        f"<url><loc>__BASE_URL__/articles/many-{n}.html</loc></url>" for n in range(40)
+    )
+    (root / "many.xml").write_text(
+        f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</urlset>'
+    )
+    served = serve(root, delay=0.15)
+    try:
+        db_url = f"sqlite:///{tmp_path / 'cw.db'}"
+        config = write_config(
+            tmp_path / "claimwatch.toml",
+            [{"name": "many", "kind": "sitemap", "start_urls": [served.url + "/many.xml"]}],
+            db_url,
+            crawl={"batch_size": 3, "concurrency_per_domain": 1},
+        )
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMWATCH_")}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "claimwatch", "--config", str(config), "crawl"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if (tmp_path / "cw.db").exists() and 3 <= len(stored(db_url)):
+                break
+            time.sleep(0.1)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        partial = stored(db_url)
+        assert 3 <= len(partial) < 40
+        for article in partial.values():  # every committed row is whole
+            document = Document(blocks=from_text(article.text).blocks)
+            assert article.text_sha256 == document.text_sha256
+            raw = gzip.decompress(article.raw_html_gz)
+            assert hashlib.sha256(raw).hexdigest() == article.raw_sha256
+            assert article.blocks and article.title
+        assert last_runs(db_url)["many"].status == "running"
+        # The next run marks the dead run interrupted and fetches the rest, with no duplicates.
+        result = crawl(config)
+        assert result.returncode == 0, result.stderr
+        engine = make_engine(db_url)
+        with session_factory(engine)() as session:
+            urls = list(session.scalars(select(Article.canonical_url)))
+            statuses = [r.status for r in session.scalars(select(CrawlRun).order_by(CrawlRun.id))]
+            integrity = session.execute(text("PRAGMA integrity_check")).scalar()
+        engine.dispose()
+        assert len(urls) == len(set(urls)) == 40
+        assert integrity == "ok"
+        assert statuses == ["interrupted", "ok"]
+    finally:
+        served.process.kill()
+        served.process.wait()
