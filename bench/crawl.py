@@ -26,6 +26,7 @@ Run: ``.venv/bin/python bench/crawl.py [--rounds 5] [--levels 16:8,16:2] [--late
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gzip
 import io
@@ -49,6 +50,12 @@ from xml.sax.saxutils import escape
 DEFAULT_AEB = Path(__file__).resolve().parents[2] / "shared" / "eval" / "aeb"
 SCRIPT = Path(__file__).resolve()
 RESULT_PREFIX = "RESULT "
+STAGES = (
+    r"\((extract_html|bare_extraction|extract_metadata|find_date|_blocks|listing_reason|"
+    r"_write|store_batch|compress_html|parse_page|parse_sitemap|process_item|_flush|"
+    r"html_to_unicode|findsource|getsourcefile|is_generator_with_return_value|"
+    r"warn_on_generator_with_return_value|process_request|check)\)"
+)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
@@ -113,10 +120,8 @@ def serve(aeb: Path, latency_ms: float) -> None:
     httpd.daemon_threads = True
     httpd.request_queue_size = 128
     print(f"http://127.0.0.1:{httpd.server_address[1]}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         httpd.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 # -- workers ---------------------------------------------------------------------------------------
@@ -243,16 +248,22 @@ def run_claimwatch(url: str, concurrency: int, per_domain: int) -> dict[str, Any
 
 
 class ThreadProfiles:
-    """cProfile in the main thread and in every thread started while active (the pools)."""
+    """cProfile in the main thread and in every thread started while active (the pools).
+
+    The timer is each thread's own CPU time, so waits (epoll, locks, the GIL) do not count and the
+    merged profile says where the process's CPU goes. ``dump`` also writes the CPU per thread group
+    (``MainThread``, ``extract``, ``store``, ...) next to the profile, as JSON.
+    """
 
     def __init__(self) -> None:
-        self.profiles: list[cProfile.Profile] = []
+        self.profiles: list[tuple[str, cProfile.Profile]] = []
         self.lock = threading.Lock()
 
     def _start_in_thread(self, *_: Any) -> None:
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)
+        name = re.sub(r"[_-]\d+$", "", threading.current_thread().name)
         with self.lock:
-            self.profiles.append(profile)
+            self.profiles.append((name, profile))
         profile.enable()  # replaces this hook for the rest of the thread's life
 
     def __enter__(self) -> ThreadProfiles:
@@ -261,14 +272,22 @@ class ThreadProfiles:
         return self
 
     def __exit__(self, *_: Any) -> None:
-        threading.setprofile(None)  # type: ignore[arg-type]
-        self.profiles[0].disable()
+        threading.setprofile(None)
+        self.profiles[0][1].disable()
 
     def dump(self, path: Path) -> None:
-        stats = pstats.Stats(self.profiles[0])
-        for profile in self.profiles[1:]:
-            stats.add(profile)
-        stats.dump_stats(str(path))
+        merged: pstats.Stats | None = None
+        groups: dict[str, float] = {}
+        for name, profile in self.profiles:
+            stats = pstats.Stats(profile)
+            groups[name] = groups.get(name, 0.0) + stats.total_tt  # type: ignore[attr-defined]
+            if merged is None:
+                merged = stats
+            else:
+                merged.add(stats)
+        assert merged is not None
+        merged.dump_stats(str(path))
+        path.with_suffix(".threads.json").write_text(json.dumps(groups), encoding="utf-8")
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -308,9 +327,7 @@ def parse_levels(text: str) -> list[Level]:
     return levels
 
 
-def run_worker(
-    kind: str, url: str, level: Level, profile: Path | None = None
-) -> dict[str, Any]:
+def run_worker(kind: str, url: str, level: Level, profile: Path | None = None) -> dict[str, Any]:
     cmd = [
         sys.executable,
         str(SCRIPT),
@@ -324,7 +341,7 @@ def run_worker(
         str(level.per_domain),
     ]
     if profile is not None:
-        cmd += ["--profile", str(profile)]
+        cmd += ["--profile-path", str(profile)]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in done.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
@@ -350,15 +367,16 @@ def start_server(aeb: Path, latency_ms: float) -> tuple[subprocess.Popen[str], s
 
 
 def profile_report(path: Path, top: int) -> str:
+    """CPU per thread group, then the top functions by own time and the pipeline's stages."""
+    groups: dict[str, float] = json.loads(path.with_suffix(".threads.json").read_text())
+    total = sum(groups.values()) or 1.0
     out = io.StringIO()
+    out.write("CPU by thread (profiled, so inflated; compare the shares):\n")
+    for name, seconds in sorted(groups.items(), key=lambda kv: -kv[1]):
+        out.write(f"  {name:<40} {seconds:7.2f} s  {100 * seconds / total:5.1f} %\n")
     stats = pstats.Stats(str(path), stream=out)
     stats.sort_stats("tottime").print_stats(top)
-    stats.sort_stats("cumulative").print_stats(
-        r"extract_html|bare_extraction|extract_metadata|find_date|load_html|baseline|_blocks|"
-        r"store_batch|_write|compress_html|parse_page|parse_sitemap|process_item|"
-        r"text\b|_body_inferred_encoding|html_to_unicode|ArticleSpider|Document|"
-        r"_flush|process_request|check"
-    )
+    stats.sort_stats("cumulative").print_stats(STAGES, 25)
     return out.getvalue()
 
 
@@ -402,11 +420,15 @@ def orchestrate(args: argparse.Namespace) -> None:
                 )
             results["levels"][level.label] = summarise(level, rounds)
             if args.profile:
-                path = Path(tempfile.gettempdir()) / f"claimwatch-bench-{level.per_domain}.prof"
-                run_worker("claimwatch", url, level, profile=path)
-                results["levels"][level.label]["profile"] = str(path)
-                print(f"\n### cProfile, claimwatch, level {level.label} ({path})\n")
-                print("```\n" + profile_report(path, args.profile_top) + "```\n", flush=True)
+                for kind in ("bare", "claimwatch"):
+                    path = Path(tempfile.gettempdir()) / f"bench-{kind}-{level.per_domain}.prof"
+                    got = run_worker(kind, url, level, profile=path)
+                    results["levels"][level.label][f"profile_{kind}"] = str(path)
+                    print(
+                        f"\n### cProfile, {kind}, level {level.label}: {path} "
+                        f"({got['elapsed']:.2f} s profiled)\n"
+                    )
+                    print("```\n" + profile_report(path, args.profile_top) + "```\n", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=10)

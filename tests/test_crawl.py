@@ -272,7 +272,7 @@ def test_killed_crawl_leaves_whole_rows_and_next_run_completes(tmp_path: Path) -
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if (tmp_path / "cw.db").exists() and 3 <= len(stored(db_url)):
+            if (tmp_path / "cw.db").exists() and len(stored(db_url)) >= 3:
                 break
             time.sleep(0.1)
         process.send_signal(signal.SIGKILL)
