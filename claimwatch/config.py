@@ -220,7 +220,9 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
-def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
+def _apply_env(
+    data: dict[str, Any], env: Mapping[str, str], raws: dict[str, str] | None = None
+) -> dict[str, str]:
     """Merge ``CLAIMWATCH_*`` overrides into ``data``; return key path -> variable name."""
     origins: dict[str, str] = {}
     for name in sorted(env):
@@ -236,7 +238,17 @@ def _apply_env(data: dict[str, Any], env: Mapping[str, str]) -> dict[str, str]:
         else:
             node[path[-1]] = _env_value(env[name])
             origins[".".join(path)] = name
+            if raws is not None:
+                raws[".".join(path)] = env[name]
     return origins
+
+
+def _origin(key: str, origins: Mapping[str, str]) -> str | None:
+    """The variable that set ``key``, a table or list that contains it, or a key below it."""
+    for path, name in origins.items():
+        if key == path or key.startswith((path + ".", path + "[")) or path.startswith(key + "."):
+            return name
+    return None
 
 
 def _key(loc: tuple[int | str, ...]) -> str:
@@ -287,9 +299,27 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
             raise ConfigError(source, [("(file)", f"cannot read: {exc}")]) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(source, [("(syntax)", f"not valid TOML: {exc}")]) from None
-    origins = _apply_env(data, env)
+    raws: dict[str, str] = {}
+    origins = _apply_env(data, env, raws)
     try:
-        config = Config.model_validate(data)
+        try:
+            config = Config.model_validate(data)
+        except ValidationError as first:
+            # A TOML-looking value (``123456``, ``true``) given to a text key is meant as text.
+            retry = [
+                _key(e["loc"])
+                for e in first.errors()
+                if e["type"] == "string_type" and _key(e["loc"]) in raws
+            ]
+            if not retry:
+                raise
+            for key in retry:
+                *parents, last = key.split(".")
+                node = data
+                for part in parents:
+                    node = node[part]
+                node[last] = raws[key]
+            config = Config.model_validate(data)
     except ValidationError as exc:
         problems = []
         for error in exc.errors():
@@ -299,7 +329,7 @@ def load_config(path: Path | None = None, env: Mapping[str, str] | None = None) 
                 message = "unknown key"
             elif error["type"] == "missing":
                 message = "required key is missing"
-            origin = origins.get(key)
+            origin = _origin(key, origins)
             problems.append((key, f"{message} (from {origin})" if origin else message))
         raise ConfigError(source, problems) from None
     base = path.resolve().parent if path else Path.cwd()

@@ -100,6 +100,10 @@ def sitemaps_from_robots(text: str) -> list[str]:
     return urls
 
 
+# The most specific "last changed" date first: an entry's update time beats its publication time.
+_DATE_PRIORITY = ("updated", "modified", "date", "pubdate", "published")
+
+
 def parse_feed(body: bytes) -> list[Entry]:
     """Entries of an RSS 2.0, RSS 1.0 (RDF) or Atom feed: link and updated/published date."""
     root = _root(body)
@@ -109,7 +113,8 @@ def parse_feed(body: bytes) -> list[Entry]:
     for node in root.iter():
         if _local(node.tag) not in ("item", "entry"):
             continue
-        link = date = None
+        link = None
+        dates: dict[str, str] = {}
         for child in node:
             name = _local(child.tag)
             if name == "link":
@@ -123,9 +128,10 @@ def parse_feed(body: bytes) -> list[Entry]:
                 text = (child.text or "").strip()
                 if text.startswith(("http://", "https://")):
                     link = text
-            elif name in ("updated", "pubdate", "published", "date", "modified") and not date:
-                date = (child.text or "").strip() or None
+            elif name in _DATE_PRIORITY and (child.text or "").strip():
+                dates.setdefault(name, (child.text or "").strip())
         if link:
+            date = next((dates[n] for n in _DATE_PRIORITY if n in dates), None)
             entries.append(Entry(link, date))
     return entries
 

@@ -21,7 +21,7 @@ BLOCK_KINDS: tuple[BlockKind, ...] = ("heading", "paragraph", "list_item", "quot
 
 HEADING_MAX_WORDS = 16
 HEADING_MAX_CHARS = 120
-_BULLET = re.compile(r"^\s*(?:[-*•▪‣]|\d{1,2}[.)])\s+")
+_BULLET = re.compile(r"^\s*(?:[-*•▪‣]|\d{1,2}[.)])(?:\s+|$)")
 _FINAL_PUNCT = (".", "!", ",", ";", ":", "…", '"', "”", "’", ")")
 _QUOTE_PAIRS = {'"': '"', "“": "”", "«": "»", "„": "“"}
 _SPACE = re.compile(r"\s+")
@@ -122,7 +122,37 @@ def classify_line(line: str) -> Block | None:
     return Block("paragraph", line)
 
 
+QUOTE_MAX_LINES = 10
+
+
+def _quote_end(lines: list[str], start: int) -> int | None:
+    """The index of the line that closes a quotation opened (and not closed) on ``lines[start]``."""
+    line = lines[start]
+    closing = _QUOTE_PAIRS.get(line[:1])
+    if closing is None or closing in line[1:] or len(line.split()) <= HEADING_MAX_WORDS // 2:
+        return None
+    for end in range(start + 1, min(len(lines), start + QUOTE_MAX_LINES)):
+        following = lines[end]
+        if _BULLET.match(following) or following[:1] in _QUOTE_PAIRS or is_heading_line(following):
+            return None
+        if following.endswith((closing, closing + ".")):
+            return end
+    return None
+
+
 def from_text(text: str, *, title: str | None = None, url: str | None = None) -> Document:
     """Parse the plain-text format into a document."""
-    blocks = tuple(b for b in (classify_line(line) for line in text.splitlines()) if b is not None)
-    return Document(blocks=blocks, title=title, url=url, canonical_url=url)
+    lines = [line for line in (clean_line(raw) for raw in text.splitlines()) if line]
+    blocks: list[Block] = []
+    index = 0
+    while index < len(lines):
+        end = _quote_end(lines, index)
+        if end is not None:
+            blocks += [Block("quote", line) for line in lines[index : end + 1]]
+            index = end + 1
+            continue
+        block = classify_line(lines[index])
+        if block is not None:
+            blocks.append(block)
+        index += 1
+    return Document(blocks=tuple(blocks), title=title, url=url, canonical_url=url)

@@ -82,12 +82,13 @@ class ArticleSpider(Spider):
         super().__init__(**kwargs)
         self.config = config
         wanted = sources.split(",") if isinstance(sources, str) else sources
-        selected = [s for s in config.sources if s.enabled or wanted]
         if wanted:
             unknown = set(wanted) - {s.name for s in config.sources}
             if unknown:
                 raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}")
             selected = [s for s in config.sources if s.name in wanted]
+        else:
+            selected = [s for s in config.sources if s.enabled]
         self.sources: list[Source] = selected
         self.run_group = run_group or str(uuid.uuid4())
         self.known: dict[str, dict[str, Known]] = {}
