@@ -14,7 +14,7 @@ restart):
 Both use the same ``CONCURRENT_REQUESTS`` / ``CONCURRENT_REQUESTS_PER_DOMAIN``, no download delay,
 no AutoThrottle, and obey robots.txt. The elapsed time runs from ``spider_opened`` to
 ``spider_closed`` (so it includes the last store batch but not imports or schema migrations); CPU
-is the worker process's CPU time over the same span (all threads).
+is the worker's CPU time over the same span (all threads, plus child processes that ended in it).
 
 ``--latency-ms`` makes the server wait before each response, to imitate a remote site.
 ``--profile`` adds one profiled claimwatch crawl per level (cProfile in every thread of the worker)
@@ -127,8 +127,14 @@ def serve(aeb: Path, latency_ms: float) -> None:
 # -- workers ---------------------------------------------------------------------------------------
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (a process pool shut down)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class Meter:
-    """Scrapy extension: wall and process CPU time from spider_opened to spider_closed."""
+    """Scrapy extension: wall and CPU time from spider_opened to spider_closed."""
 
     opened: ClassVar[tuple[float, float]] = (0.0, 0.0)
     closed: ClassVar[tuple[float, float]] = (0.0, 0.0)
@@ -143,10 +149,10 @@ class Meter:
         return ext
 
     def spider_opened(self, spider: Any) -> None:
-        Meter.opened = (time.perf_counter(), time.process_time())
+        Meter.opened = (time.perf_counter(), cpu_seconds())
 
     def spider_closed(self, spider: Any) -> None:
-        Meter.closed = (time.perf_counter(), time.process_time())
+        Meter.closed = (time.perf_counter(), cpu_seconds())
 
     @classmethod
     def spans(cls) -> tuple[float, float]:
@@ -392,9 +398,17 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    revision = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        cwd=SCRIPT.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
     return (
         f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"Scrapy {scrapy.__version__}, trafilatura {trafilatura.__version__}"
+        f"Scrapy {scrapy.__version__}, trafilatura {trafilatura.__version__}, "
+        f"claimwatch {revision or '?'}"
     )
 
 
