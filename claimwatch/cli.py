@@ -113,6 +113,26 @@ def _print_summary(summary: Any) -> None:
         )
 
 
+def _print_dedup(summary: Any) -> None:
+    stats = summary.stats
+    matched = {
+        key.rsplit("/", 1)[-1]: value
+        for key, value in stats.items()
+        if key.startswith("dedup/template_match/")
+    }
+    click.echo(
+        f"dedup: {stats.get('dedup/template_match', 0)} articles matched a seed template family"
+        + (
+            " (" + ", ".join(f"{k}: {v}" for k, v in sorted(matched.items())) + ")"
+            if matched
+            else ""
+        )
+        + f"; {stats.get('dedup/exact_repost', 0)} exact reposts;"
+        f" {stats.get('dedup/near_seed', 0)} near-duplicates of a seed,"
+        f" {stats.get('dedup/near_article', 0)} of another article"
+    )
+
+
 @main.command()
 @click.argument("sources", nargs=-1)
 @pass_ctx
@@ -132,6 +152,7 @@ def crawl(obj: Context, sources: tuple[str, ...]) -> None:
         _fail(f"unknown source(s): {', '.join(sorted(unknown))}")
     summary = run_crawl(config, list(sources) or None, log_level=obj.log_level)
     _print_summary(summary)
+    _print_dedup(summary)
     if summary.failed:
         _fail(f"source(s) failed: {', '.join(summary.failed)}")
 
@@ -209,6 +230,33 @@ def articles(
                 )
 
 
+@main.command()
+@pass_ctx
+def families(obj: Context) -> None:
+    """Template families: their seeds, and the articles and sites matched to each, by week."""
+    from pipeline.dedup.seeds import SeedError, load_families
+    from reports.listings import family_weeks
+
+    try:
+        seeds = load_families(obj.config.seed_folders)
+    except SeedError as exc:
+        _fail(f"seeds: {exc}", EX_CONFIG)
+    with obj.session() as session:
+        weeks = family_weeks(session)
+    for name, members in seeds.items():
+        click.secho(f"{name}  ({len(members)} seeds)", bold=True)
+        for seed_id in members:
+            click.echo(f"  seed {seed_id}")
+        rows = [w for w in weeks if w.family == name]
+        if not rows:
+            click.echo("  no articles matched yet")
+        for row in rows:
+            click.echo(
+                f"  {row.week}  {row.articles:>4} articles  {row.reposts:>3} reposts  "
+                f"{len(row.sites)} sites: {', '.join(row.sites)}"
+            )
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""
@@ -248,9 +296,10 @@ def demo(obj: Context, serve: bool) -> None:
         config = demo_config(obj.config, urls)
         summary = run_crawl(config, log_level=obj.log_level)
         _print_summary(summary)
+        _print_dedup(summary)
         click.echo(f"\nresults: {config.db_url}")
         click.echo(
-            "  claimwatch sources   |   claimwatch articles   |   claimwatch articles --format csv"
+            "  claimwatch sources  |  claimwatch families  |  claimwatch articles --format csv"
         )
         if serve:
             click.echo("serving the demo sites; Ctrl-C to stop")
@@ -268,62 +317,14 @@ def analyze(obj: Context, as_json: bool, inputs: tuple[str, ...]) -> None:
     """Run documents through the pipeline without storing them.
 
     Each input is a file (.html/.htm as HTML, anything else as plain text: one block per line,
-    "- " bullets, short unpunctuated lines as headings) or an http(s) URL. Exits non-zero when an
-    input could not be read.
+    "- " bullets, short unpunctuated lines as headings) or an http(s) URL. Each is compared with the
+    seed templates and the stored articles. Exits non-zero when an input could not be read.
     """
-    from claimwatch.fetch import FetchError, fetch_url
-    from pipeline.analysis import HTML_SUFFIXES, load_document
-    from pipeline.analysis import analyze as analyze_document
+    from claimwatch.analyze import run_analyze
+    from pipeline.dedup.seeds import SeedError
 
-    failed = False
-    for name in inputs:
-        try:
-            if name.startswith(("http://", "https://")):
-                content, is_html = fetch_url(name, obj.config.crawl)
-            else:
-                content = Path(name).read_bytes()
-                is_html = name.lower().endswith(HTML_SUFFIXES)
-        except (OSError, FetchError) as exc:
-            failed = True
-            click.echo(f"claimwatch: {name}: {exc}", err=True)
-            if as_json:
-                click.echo(
-                    json.dumps(
-                        {
-                            "source": name,
-                            "title": None,
-                            "text_chars": 0,
-                            "blocks": [],
-                            "error": str(exc),
-                        },
-                        ensure_ascii=False,
-                    )
-                )
-            continue
-        document, reason = load_document(name, content, is_html=is_html)
-        result = analyze_document(name, document, reason)
-        if as_json:
-            click.echo(json.dumps(result, ensure_ascii=False))
-        else:
-            _print_analysis(result)
-    if failed:
-        sys.exit(EX_FAILURE)
-
-
-def _print_analysis(result: dict[str, Any]) -> None:
-    click.secho(f"== {result['source']}", bold=True)
-    if result.get("error"):
-        click.echo(f"   no article text ({result['error']})")
-        return
-    click.echo(f"   title: {result['title'] or '-'}   {result['text_chars']} characters")
-    for block in result["blocks"]:
-        kind, text = block["kind"], block["text"]
-        if kind == "heading":
-            click.secho(f"\n## {text}", bold=True)
-        elif kind == "list_item":
-            click.echo(f"  • {text}")
-        elif kind == "quote":
-            click.echo(f"  > {text}")
-        else:
-            click.echo(f"\n{text}")
-    click.echo()
+    try:
+        code = run_analyze(obj.config, inputs, as_json=as_json)
+    except SeedError as exc:
+        _fail(f"seeds: {exc}", EX_CONFIG)
+    sys.exit(code)

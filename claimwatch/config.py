@@ -152,6 +152,14 @@ class Seeds(_Model):
     paths: list[Path] = []
 
 
+class Dedup(_Model):
+    """Dedup thresholds and what to do with exact reposts."""
+
+    near_threshold: float = Field(default=0.3, gt=0, le=1)
+    template_threshold: float = Field(default=0.6, ge=0, le=1)
+    exact_duplicates: str = Field(default="store", pattern="^(store|link)$")
+
+
 class Rules(_Model):
     """Claim-scoring rules (used by the scoring stage)."""
 
@@ -187,6 +195,7 @@ class Config(_Model):
     crawl: Crawl = Crawl()
     sources: list[Source] = []
     seeds: Seeds = Seeds()
+    dedup: Dedup = Dedup()
     rules: Rules = Rules()
     schedule: Schedule = Schedule()
     mail: Mail = Mail()
@@ -205,6 +214,11 @@ class Config(_Model):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'claimwatch.db').as_posix()}"
+
+    @property
+    def seed_folders(self) -> list[Path]:
+        default = [DEFAULT_SEEDS_DIR] if self.seeds.include_default else []
+        return default + list(self.seeds.paths)
 
     def source(self, name: str) -> Source:
         for source in self.sources:

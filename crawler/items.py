@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pipeline.dedup.engine import DedupResult
     from pipeline.document import Document
 
 
@@ -27,3 +28,4 @@ class PageItem:
     sitemap_lastmod: str | None = None
     not_modified: bool = False
     document: Document | None = field(default=None)
+    dedup: DedupResult | None = field(default=None)

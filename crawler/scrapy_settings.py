@@ -60,6 +60,7 @@ def build_settings(config: Config) -> dict[str, Any]:
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.AddressGuard": 50},
         "ITEM_PIPELINES": {
             "pipeline.extract.ExtractPipeline": 100,
+            "pipeline.dedup.pipeline.DedupPipeline": 300,
             "pipeline.store.StorePipeline": 900,
         },
         "EXTENSIONS": {"crawler.extensions.RunRecorder": 0},

@@ -5,8 +5,10 @@ The JSON object is a stable contract (see the README): later stages add keys, ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from pipeline.dedup.engine import Deduper
 from pipeline.document import Document, from_text
 from pipeline.extract import extract_html
 
@@ -23,13 +25,42 @@ def load_document(name: str, content: bytes, *, is_html: bool) -> tuple[Document
     return (document, "ok") if document.blocks else (None, "empty")
 
 
-def analyze(source: str, document: Document | None, reason: str = "ok") -> dict[str, Any]:
+NO_MATCH: dict[str, Any] = {
+    "template": {
+        "match": False,
+        "family": None,
+        "score": 0.0,
+        "nearest_seed": None,
+        "evidence": [],
+    },
+    "near_duplicate": {"of": None, "similarity": 0.0},
+}
+
+
+def analyze(
+    source: str,
+    document: Document | None,
+    reason: str = "ok",
+    *,
+    deduper: Deduper | None = None,
+    resolve: Callable[[int], tuple[str, str] | None] | None = None,
+) -> dict[str, Any]:
     """The ``analyze --json`` object for one input."""
     if document is None:
-        return {"source": source, "title": None, "text_chars": 0, "blocks": [], "error": reason}
-    return {
+        return {
+            "source": source,
+            "title": None,
+            "text_chars": 0,
+            "blocks": [],
+            "error": reason,
+            **NO_MATCH,
+        }
+    result: dict[str, Any] = {
         "source": source,
         "title": document.title,
         "text_chars": document.text_chars,
         "blocks": document.blocks_as_dicts(),
     }
+    if deduper is not None:
+        result.update(deduper.analyze(document, resolve=resolve).as_json())
+    return result

@@ -163,14 +163,18 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
         return Extraction(None, f"error: {type(exc).__name__}")
     if not isinstance(result, TrafilaturaDocument) or result.body is None:
         return Extraction(None, "empty")
+    first = next((child for child in result.body if isinstance(child.tag, str)), None)
+    leading_h1 = first is not None and first.tag == "head" and first.get("rend") == "h1"
     blocks, link_chars = _blocks(result.body)
     title = clean_line(result.title) if result.title else None
+    # The article's own title heading is metadata, not body text: drop it so the same article
+    # under another site's <title> has the same text (and hash).
     if (
         blocks
-        and title
         and blocks[0].kind == "heading"
-        and blocks[0].text.casefold() == title.casefold()
+        and (leading_h1 or (title and blocks[0].text.casefold() == title.casefold()))
     ):
+        title = title or blocks[0].text
         blocks = blocks[1:]
     if not blocks:
         return Extraction(None, "empty")

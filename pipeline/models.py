@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -128,5 +129,17 @@ class Article(Base):
     text_chars: Mapped[int] = mapped_column(default=0)
     blocks: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(default=1)
+    # dedup: exact repost, nearest seed or article, template family (see pipeline/dedup)
+    duplicate_of: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    near_of: Mapped[str | None] = mapped_column(String(2048))
+    near_kind: Mapped[str | None] = mapped_column(String(8))
+    near_similarity: Mapped[float | None] = mapped_column(Float)
+    family: Mapped[str | None] = mapped_column(String(128), index=True)
+    family_score: Mapped[float | None] = mapped_column(Float)
+    nearest_seed: Mapped[str | None] = mapped_column(String(128))
+    dedup_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_articles_source_fetched", "source_id", "fetched_at"),)

@@ -20,13 +20,14 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.db import make_engine, session_factory
+from pipeline.dedup.minhash import to_bytes
 from pipeline.models import Article, CrawlRun, Source
 
 if TYPE_CHECKING:
@@ -85,18 +86,59 @@ def _row(item: PageItem, source_id: int | None, run_id: int | None) -> dict[str,
         "text_chars": doc.text_chars,
         "blocks": doc.blocks_as_dicts(),
         "version": 1,
+        **_dedup_columns(item),
     }
 
 
+def _dedup_columns(item: PageItem) -> dict[str, Any]:
+    result = item.dedup
+    if result is None:
+        return {}
+    return {
+        "near_of": result.near.of,
+        "near_kind": result.near.kind,
+        "near_similarity": round(result.near.similarity, 4) if result.near.of else None,
+        "family": result.template.family,
+        "family_score": result.template.score,
+        "nearest_seed": result.template.nearest_seed,
+        "dedup_evidence": {
+            "template": list(result.template.evidence),
+            "passages": list(result.near.passages),
+        },
+        "minhash": to_bytes(result.signature),
+    }
+
+
+class Outcome(NamedTuple):
+    kind: str  # inserted | updated | unchanged | not_modified
+    duplicate_of: int | None = None  # the first copy, when this text was already stored elsewhere
+
+
+def _first_copy(session: Session, text_sha256: str, canonical: str) -> int | None:
+    return session.scalar(
+        select(Article.id)
+        .where(Article.text_sha256 == text_sha256, Article.canonical_url != canonical)
+        .where(Article.duplicate_of.is_(None))
+        .order_by(Article.id)
+        .limit(1)
+    )
+
+
 def store_batch(
-    session: Session, items: Sequence[PageItem], ids: dict[str, tuple[int | None, int | None]]
-) -> list[str]:
+    session: Session,
+    items: Sequence[PageItem],
+    ids: dict[str, tuple[int | None, int | None]],
+    exact_duplicates: str = "store",
+) -> list[Outcome]:
     """Write one batch in one transaction; return each item's outcome, in order.
 
     ``ids`` maps a source name to its (source id, crawl run id). Outcomes: ``inserted``, ``updated``
     (the normalised text changed), ``unchanged`` (fetched again, same text), ``not_modified`` (304).
+    An article whose normalised text is already stored under another URL is an exact repost: it is
+    linked to the first copy (``duplicate_of``) and, with ``exact_duplicates="link"``, stored as a
+    link only (hashes and metadata, without its text or HTML).
     """
-    outcomes: list[str] = []
+    outcomes: list[Outcome] = []
     with session.begin():
         fresh = [item for item in items if not item.not_modified and item.document is not None]
         wanted = {item.document.canonical_url for item in fresh if item.document}
@@ -114,9 +156,13 @@ def store_batch(
                     .where(Article.url == item.url)
                     .values(checked_at=item.fetched_at)
                 )
-                outcomes.append("not_modified")
+                outcomes.append(Outcome("not_modified"))
                 continue
             row = _row(item, source_id, run_id)
+            original = _first_copy(session, row["text_sha256"], row["canonical_url"])
+            row["duplicate_of"] = original
+            if original is not None and exact_duplicates == "link":
+                row.update(text="", blocks=[], raw_html_gz=b"", minhash=None)
             stmt = _insert(session).values(**row)
             changed = Article.text_sha256 != stmt.excluded.text_sha256
             keep = {"canonical_url", "first_seen_at", "version", "changed_at", "source_id"}
@@ -126,9 +172,10 @@ def store_batch(
             session.execute(stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=set_))
             before = existing.get(row["canonical_url"])
             if before is None:
-                outcomes.append("inserted")
+                kind = "inserted"
             else:
-                outcomes.append("unchanged" if before == row["text_sha256"] else "updated")
+                kind = "unchanged" if before == row["text_sha256"] else "updated"
+            outcomes.append(Outcome(kind, original))
             existing[row["canonical_url"]] = row["text_sha256"]
     return outcomes
 
@@ -146,8 +193,11 @@ def run_ids(session: Session, run_group: str) -> dict[str, tuple[int | None, int
 class StorePipeline:
     """Buffers items and writes them in batches on a single writer thread."""
 
-    def __init__(self, stats: StatsCollector, db_url: str, batch_size: int) -> None:
+    def __init__(
+        self, stats: StatsCollector, db_url: str, batch_size: int, exact_duplicates: str = "store"
+    ) -> None:
         self.stats = stats
+        self.exact_duplicates = exact_duplicates
         self.engine = make_engine(db_url)
         self.sessions = session_factory(self.engine)
         self.batch_size = batch_size
@@ -160,15 +210,17 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         config = crawler.settings["CLAIMWATCH_CONFIG"]
-        return cls(crawler.stats, config.db_url, config.crawl.batch_size)
+        return cls(
+            crawler.stats, config.db_url, config.crawl.batch_size, config.dedup.exact_duplicates
+        )
 
-    def _write(self, batch: list[PageItem]) -> list[str]:
+    def _write(self, batch: list[PageItem]) -> list[Outcome]:
         group = batch[0].run_group  # one spider, one run group
         if group not in self.ids:
             with self.sessions() as session:
                 self.ids[group] = run_ids(session, group)
         with self.sessions() as session:
-            return store_batch(session, batch, self.ids[group])
+            return store_batch(session, batch, self.ids[group], self.exact_duplicates)
 
     async def _flush(self) -> None:
         if not self.buffer:
@@ -184,10 +236,13 @@ class StorePipeline:
                 self.stats.inc_value(f"source/{item.source}/store/error")
             return
         for item, outcome in zip(batch, outcomes, strict=True):
-            self.stats.inc_value(f"store/{outcome}")
-            self.stats.inc_value(f"source/{item.source}/store/{outcome}")
-            if outcome != "not_modified":
+            self.stats.inc_value(f"store/{outcome.kind}")
+            self.stats.inc_value(f"source/{item.source}/store/{outcome.kind}")
+            if outcome.kind != "not_modified":
                 self.stats.inc_value(f"source/{item.source}/items")
+            if outcome.duplicate_of is not None and outcome.kind == "inserted":
+                self.stats.inc_value("dedup/exact_repost")
+                self.stats.inc_value(f"source/{item.source}/dedup/exact_repost")
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if not self.buffer:

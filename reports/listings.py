@@ -111,3 +111,58 @@ def iter_articles(
             value = source_name if name == "source" else getattr(article, name)
             row[name] = value.isoformat() if isinstance(value, datetime) else value
         yield row
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyWeek:
+    family: str
+    week: str  # ISO week, e.g. 2026-W47
+    articles: int
+    sites: list[str]
+    reposts: int  # exact or near-duplicate copies among them
+
+
+def family_weeks(session: Session) -> list[FamilyWeek]:
+    """Articles matched to each template family, by ISO week of first sighting."""
+    from urllib.parse import urlsplit
+
+    rows = session.execute(
+        select(
+            Article.family,
+            Article.first_seen_at,
+            Article.canonical_url,
+            Article.duplicate_of,
+            Article.near_of,
+        )
+        .where(Article.family.is_not(None))
+        .order_by(Article.family, Article.first_seen_at)
+    )
+    grouped: dict[tuple[str, str], list[tuple[str, bool]]] = {}
+    for family, seen, url, duplicate_of, near_of in rows:
+        year, week, _ = seen.isocalendar()
+        key = (str(family), f"{year}-W{week:02d}")
+        site = urlsplit(url).netloc
+        grouped.setdefault(key, []).append((site, duplicate_of is not None or near_of is not None))
+    return [
+        FamilyWeek(
+            family,
+            week,
+            len(items),
+            sorted({s for s, _ in items}),
+            sum(1 for _, copy in items if copy),
+        )
+        for (family, week), items in sorted(grouped.items())
+    ]
+
+
+def dedup_summary(session: Session, since: datetime | None = None) -> dict[str, int]:
+    """Counts for a crawl summary: template matches, exact reposts, near-duplicates."""
+    query = select(
+        func.count(Article.family),
+        func.count(Article.duplicate_of),
+        func.count(Article.near_of),
+    )
+    if since is not None:
+        query = query.where(Article.first_seen_at >= since)
+    family, exact, near = session.execute(query).one()
+    return {"template_matches": family, "exact_reposts": exact, "near_duplicates": near}

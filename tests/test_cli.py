@@ -82,7 +82,7 @@ def test_db_upgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     result = run_cli("db", "upgrade", env={"CLAIMWATCH_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
-    assert "revision 0001" in result.stdout
+    assert "revision 0002" in result.stdout
 
 
 def test_demo_stores_articles_from_every_site(tmp_path: Path) -> None:
@@ -97,5 +97,22 @@ def test_demo_stores_articles_from_every_site(tmp_path: Path) -> None:
     for name, _url in rows:
         per_site[name] = per_site.get(name, 0) + 1
     # Every demo article and nothing else: listing, shop and about pages are not articles.
-    assert per_site == {"herbal-wellness-hub": 7, "natural-remedy-daily": 6, "city-health-news": 8}
+    assert per_site == {"herbal-wellness-hub": 7, "natural-remedy-daily": 7, "city-health-news": 8}
     assert not any("/private/" in url for _name, url in rows)
+    # Dedup: every template-style article matches the seed family, no news article does; the
+    # verbatim seed reposts are near-duplicates of their seeds; the cross-site repost is linked.
+    with session_factory(engine)() as session:
+        articles = {a.url.split("/", 3)[-1]: a for a in session.scalars(select(Article))}
+    for path, article in articles.items():
+        expected = not path.startswith("news/") and "turmeric" not in path
+        assert (article.family == "kratom-dopamine") is expected, path
+    assert articles["posts/what-kratom-does-to-dopamine-chronic-pain.html"].near_of == (
+        "000_54481a6cccb87f97"
+    )
+    assert articles["posts/herbal-help-opioid-withdrawal.html"].near_of == "001_ef7b4939b47f663b"
+    copy, original = (
+        articles["posts/lions-mane-brain-boost.html"],
+        articles["articles/lions-mane-memory.html"],
+    )
+    assert {copy.duplicate_of, original.duplicate_of} - {None} == {min(copy.id, original.id)}
+    assert "matched a seed template family" in result.stdout

@@ -1,0 +1,1 @@
+"""Dedup: exact reposts, near-duplicates (MinHash + LSH) and seed-template families."""

@@ -1,0 +1,116 @@
+"""A compact LSH index over MinHash signatures: banded, numpy-backed, verified.
+
+Each signature is cut into ``bands`` bands of ``rows`` values; each band is hashed to 32 bits. For each
+band the index keeps the keys sorted next to the integer ids that own them, so a query is one binary
+search per band, then a vectorised verification of the candidates' full signatures. New entries go to
+an append buffer that is scanned directly and merged into the sorted arrays when it grows.
+Memory per entry: the signature (4 bytes a value) plus 8 bytes per band.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.dedup.minhash import Signature
+
+MERGE_AT = 4096
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+class LSHIndex:
+    def __init__(self, num_perm: int, bands: int) -> None:
+        if bands < 1 or num_perm % bands:
+            raise ValueError("bands must divide num_perm")
+        self.num_perm = num_perm
+        self.bands = bands
+        self.rows = num_perm // bands
+        self._sigs = np.empty((0, num_perm), dtype=np.uint32)
+        self._ids = np.empty(0, dtype=np.int64)
+        self._keys = np.empty((bands, 0), dtype=np.uint32)  # sorted per band
+        self._order = np.empty((bands, 0), dtype=np.int32)  # row of each sorted key
+        self._pending: list[tuple[int, Signature]] = []
+
+    def __len__(self) -> int:
+        return len(self._ids) + len(self._pending)
+
+    def band_keys(self, sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+        """(n, num_perm) -> (bands, n) band hashes."""
+        shaped = sigs.reshape(len(sigs), self.bands, self.rows).astype(np.uint64)
+        acc = np.zeros((len(sigs), self.bands), dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for r in range(self.rows):
+                acc = (acc ^ shaped[:, :, r]) * _MULT
+        return (acc >> np.uint64(32)).astype(np.uint32).T
+
+    def add(self, item_id: int, signature: Signature) -> None:
+        self._pending.append((item_id, signature))
+        if len(self._pending) >= MERGE_AT:
+            self.merge()
+
+    def add_many(self, ids: npt.NDArray[np.int64], sigs: npt.NDArray[np.uint32]) -> None:
+        self.merge()
+        self._append(np.asarray(ids, dtype=np.int64), np.asarray(sigs, dtype=np.uint32))
+
+    def merge(self) -> None:
+        if not self._pending:
+            return
+        ids = np.array([i for i, _ in self._pending], dtype=np.int64)
+        sigs = np.stack([s for _, s in self._pending]).astype(np.uint32)
+        self._pending = []
+        self._append(ids, sigs)
+
+    def _append(self, ids: npt.NDArray[np.int64], sigs: npt.NDArray[np.uint32]) -> None:
+        if not len(ids):
+            return
+        base = len(self._ids)
+        self._sigs = np.concatenate([self._sigs, sigs])
+        self._ids = np.concatenate([self._ids, ids])
+        keys = np.concatenate([self._keys, self.band_keys(sigs)], axis=1)
+        rows = np.concatenate(
+            [
+                self._order,
+                np.broadcast_to(
+                    np.arange(base, base + len(ids), dtype=np.int32), (self.bands, len(ids))
+                ),
+            ],
+            axis=1,
+        )
+        order = np.argsort(keys, axis=1, kind="stable")
+        self._keys = np.take_along_axis(keys, order, axis=1)
+        self._order = np.take_along_axis(rows, order, axis=1)
+
+    def query(
+        self, signature: Signature, threshold: float, limit: int = 5
+    ) -> list[tuple[int, float]]:
+        """Ids whose estimated Jaccard similarity is at least ``threshold``, best first."""
+        probe = self.band_keys(signature.reshape(1, -1))[:, 0]
+        rows: list[npt.NDArray[np.int32]] = []
+        for band in range(self.bands):
+            keys = self._keys[band]
+            lo = np.searchsorted(keys, probe[band], side="left")
+            hi = np.searchsorted(keys, probe[band], side="right")
+            if hi > lo:
+                rows.append(self._order[band, lo:hi])
+        found: list[tuple[int, float]] = []
+        if rows:
+            candidates = np.unique(np.concatenate(rows))
+            sims = (self._sigs[candidates] == signature).mean(axis=1)
+            keep = sims >= threshold
+            found += [
+                (int(self._ids[row]), float(sim))
+                for row, sim in zip(candidates[keep], sims[keep], strict=True)
+            ]
+        for item_id, sig in self._pending:
+            sim = float(np.count_nonzero(sig == signature)) / self.num_perm
+            if sim >= threshold:
+                found.append((item_id, sim))
+        found.sort(key=lambda pair: (-pair[1], pair[0]))
+        return found[:limit]
+
+    @property
+    def nbytes(self) -> int:
+        pending = sum(s.nbytes + 8 for _, s in self._pending)
+        return (
+            self._sigs.nbytes + self._ids.nbytes + self._keys.nbytes + self._order.nbytes + pending
+        )
