@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from pipeline.db import make_engine, session_factory
 from pipeline.models import Article, CrawlRun, Source
@@ -272,8 +273,11 @@ def test_killed_crawl_leaves_whole_rows_and_next_run_completes(tmp_path: Path) -
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if (tmp_path / "cw.db").exists() and len(stored(db_url)) >= 3:
-                break
+            try:
+                if (tmp_path / "cw.db").exists() and len(stored(db_url)) >= 3:
+                    break
+            except OperationalError:  # the crawl is still migrating the new database
+                pass
             time.sleep(0.1)
         process.send_signal(signal.SIGKILL)
         process.wait()
