@@ -34,6 +34,7 @@ import json
 import os
 import pstats
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def load_site(aeb: Path) -> dict[str, tuple[bytes, str]]:
 
 class BenchHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like a real web server
+    disable_nagle_algorithm = True  # else headers, then body: a delayed-ACK stall per response
     pages: ClassVar[dict[str, tuple[bytes, str]]] = {}
     latency: ClassVar[float] = 0.0
 
@@ -113,12 +115,24 @@ class BenchHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class BenchServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Scrapy opens a new connection for most requests; the default listen backlog (5) overflows
+    # and the dropped SYNs cost the client a one-second retransmission each.
+    request_queue_size = 1024
+
+
+def exit_on_stdin_eof() -> None:
+    """The orchestrator holds our stdin open: when it is gone, so are we."""
+    sys.stdin.read()
+    os._exit(0)
+
+
 def serve(aeb: Path, latency_ms: float) -> None:
     BenchHandler.pages = load_site(aeb)
     BenchHandler.latency = latency_ms / 1000
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), BenchHandler)
-    httpd.daemon_threads = True
-    httpd.request_queue_size = 128
+    httpd = BenchServer(("127.0.0.1", 0), BenchHandler)
+    threading.Thread(target=exit_on_stdin_eof, daemon=True).start()
     print(f"http://127.0.0.1:{httpd.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         httpd.serve_forever()
@@ -159,17 +173,17 @@ class Meter:
         return cls.closed[0] - cls.opened[0], cls.closed[1] - cls.opened[1]
 
 
-def common_settings(concurrency: int, per_domain: int) -> dict[str, Any]:
+def common_settings(concurrency: int, per_domain: int, delay: float) -> dict[str, Any]:
     return {
         "CONCURRENT_REQUESTS": concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": per_domain,
-        "DOWNLOAD_DELAY": 0,
+        "DOWNLOAD_DELAY": delay,
         "AUTOTHROTTLE_ENABLED": False,
         "ROBOTSTXT_OBEY": True,
     }
 
 
-def run_bare(url: str, concurrency: int, per_domain: int) -> dict[str, Any]:
+def run_bare(url: str, concurrency: int, per_domain: int, delay: float) -> dict[str, Any]:
     from scrapy import Request, Spider
     from scrapy.crawler import CrawlerProcess
     from scrapy.http import Response
@@ -191,7 +205,7 @@ def run_bare(url: str, concurrency: int, per_domain: int) -> dict[str, Any]:
             yield {"url": response.url}
 
     settings = {
-        **common_settings(concurrency, per_domain),
+        **common_settings(concurrency, per_domain, delay),
         "USER_AGENT": "claimwatch-bench (bare)",
         "LOG_LEVEL": "WARNING",
         "COOKIES_ENABLED": False,
@@ -206,7 +220,9 @@ def run_bare(url: str, concurrency: int, per_domain: int) -> dict[str, Any]:
     return {"pages": BareSpider.pages, "items": int(stats.get("item_scraped_count", 0))}
 
 
-def claimwatch_config(url: str, concurrency: int, per_domain: int, data_dir: Path) -> Any:
+def claimwatch_config(
+    url: str, concurrency: int, per_domain: int, delay: float, data_dir: Path
+) -> Any:
     from claimwatch.config import Config
 
     return Config.model_validate(
@@ -215,7 +231,7 @@ def claimwatch_config(url: str, concurrency: int, per_domain: int, data_dir: Pat
             "crawl": {
                 "concurrent_requests": concurrency,
                 "concurrency_per_domain": per_domain,
-                "download_delay": 0,
+                "download_delay": delay,
                 "autothrottle": False,
                 "obey_robots": True,
                 "allow_addresses": ["127.0.0.1/32"],
@@ -232,24 +248,27 @@ def claimwatch_config(url: str, concurrency: int, per_domain: int, data_dir: Pat
     )
 
 
-def run_claimwatch(url: str, concurrency: int, per_domain: int) -> dict[str, Any]:
+def run_claimwatch(url: str, concurrency: int, per_domain: int, delay: float) -> dict[str, Any]:
     from claimwatch.crawl import run_crawl
     from crawler.scrapy_settings import build_settings
 
     with tempfile.TemporaryDirectory(prefix="claimwatch-bench-") as tmp:
-        config = claimwatch_config(url, concurrency, per_domain, Path(tmp))
+        config = claimwatch_config(url, concurrency, per_domain, delay, Path(tmp))
         extensions = {**build_settings(config)["EXTENSIONS"], Meter: 500}
         summary = run_crawl(
             config, log_level="WARNING", progress=False, extra_settings={"EXTENSIONS": extensions}
         )
     stats = summary.stats
-    keys = ("store/inserted", "extract/ok", "extract/empty", "extract/too_short", "extract/error")
     return {
         "pages": int(stats.get("fetch/pages", 0)),
         "items": int(stats.get("store/inserted", 0)),
         "finish_reason": summary.finish_reason,
         "status": summary.statuses.get("aeb"),
-        **{key: int(stats.get(key, 0)) for key in keys},
+        "outcomes": {
+            key: int(value)
+            for key, value in sorted(stats.items())
+            if key.startswith(("extract/", "store/", "errors/"))
+        },
     }
 
 
@@ -301,10 +320,10 @@ def worker(args: argparse.Namespace) -> None:
     start = time.perf_counter()
     if args.profile:
         with ThreadProfiles() as profiles:
-            result = run(args.url, args.concurrency, args.per_domain)
+            result = run(args.url, args.concurrency, args.per_domain, args.download_delay)
         profiles.dump(args.profile)
     else:
-        result = run(args.url, args.concurrency, args.per_domain)
+        result = run(args.url, args.concurrency, args.per_domain, args.download_delay)
     elapsed, cpu = Meter.spans()
     result.update(
         kind=args.worker, elapsed=elapsed, cpu=cpu, process_wall=time.perf_counter() - start
@@ -333,7 +352,43 @@ def parse_levels(text: str) -> list[Level]:
     return levels
 
 
-def run_worker(kind: str, url: str, level: Level, profile: Path | None = None) -> dict[str, Any]:
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def system_busy() -> float:
+    """CPU seconds all CPUs have spent busy since boot, from /proc/stat (steal counts as busy)."""
+    with open("/proc/stat", encoding="ascii") as stat:
+        fields = [int(x) for x in stat.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / CLK_TCK
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds of a running process and of its waited-for children, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+        text = stat.read()
+    fields = text[text.rindex(")") + 2 :].split()
+    return sum(int(x) for x in fields[11:15]) / CLK_TCK  # utime, stime, cutime, cstime
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_worker(
+    kind: str,
+    url: str,
+    level: Level,
+    delay: float,
+    server_pid: int,
+    profile: Path | None = None,
+) -> dict[str, Any]:
+    """One crawl in a fresh process, with how much CPU other processes on the machine used.
+
+    ``foreign_cpu_share`` is the CPU time used by anything but the worker and the server, as a
+    share of all CPUs over the run: on a shared machine, a high value means a disturbed run.
+    """
     cmd = [
         sys.executable,
         str(SCRIPT),
@@ -345,13 +400,19 @@ def run_worker(kind: str, url: str, level: Level, profile: Path | None = None) -
         str(level.concurrency),
         "--per-domain",
         str(level.per_domain),
+        "--download-delay",
+        str(delay),
     ]
     if profile is not None:
         cmd += ["--profile-path", str(profile)]
+    busy, server, ours, start = system_busy(), process_cpu(server_pid), children_cpu(), time.time()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.time() - start
+    foreign = (system_busy() - busy) - (process_cpu(server_pid) - server) - (children_cpu() - ours)
     for line in done.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
             result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
+            result["foreign_cpu_share"] = max(0.0, foreign) / (wall * (os.cpu_count() or 1))
             return result
     raise RuntimeError(f"{kind} worker failed ({done.returncode}):\n{done.stderr[-3000:]}")
 
@@ -363,7 +424,7 @@ def pages_per_min(result: dict[str, Any]) -> float:
 def start_server(aeb: Path, latency_ms: float) -> tuple[subprocess.Popen[str], str]:
     cmd = [sys.executable, str(SCRIPT), "--serve", "--aeb", str(aeb)]
     cmd += ["--latency-ms", str(latency_ms)]
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None
     url = server.stdout.readline().strip()
     if not url.startswith("http://"):
@@ -398,13 +459,24 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    import claimwatch
+
+    source = Path(claimwatch.__file__).resolve().parents[1]  # the code the workers will import
     revision = subprocess.run(
-        ["git", "describe", "--always", "--dirty"],
-        cwd=SCRIPT.parent,
+        ["git", "log", "-1", "--format=%h %s"],
+        cwd=source,
         capture_output=True,
         text=True,
         check=False,
     ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    revision = f"{source} at {revision or '?'}{' (uncommitted changes)' if dirty else ''}"
     return (
         f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
         f"Scrapy {scrapy.__version__}, trafilatura {trafilatura.__version__}, "
@@ -415,20 +487,37 @@ def machine() -> str:
 def orchestrate(args: argparse.Namespace) -> None:
     levels = parse_levels(args.levels)
     server, url = start_server(args.aeb, args.latency_ms)
-    results: dict[str, Any] = {"machine": machine(), "latency_ms": args.latency_ms, "levels": {}}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "latency_ms": args.latency_ms,
+        "download_delay": args.download_delay,
+        "levels": {},
+    }
     try:
-        print(f"{machine()}\nserver {url}, latency {args.latency_ms} ms/response\n", flush=True)
+        print(
+            f"{machine()}\nserver {url}, latency {args.latency_ms} ms/response, "
+            f"DOWNLOAD_DELAY {args.download_delay} s\n",
+            flush=True,
+        )
         for level in levels:
             rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
             for i in range(args.rounds):
                 order = ("bare", "claimwatch") if i % 2 == 0 else ("claimwatch", "bare")
-                got = {kind: run_worker(kind, url, level) for kind in order}
+                got = {}
+                for kind in order:
+                    for attempt in range(1 + args.retries):
+                        got[kind] = run_worker(kind, url, level, args.download_delay, server.pid)
+                        got[kind]["attempts"] = attempt + 1
+                        if got[kind]["foreign_cpu_share"] <= args.max_foreign:
+                            break
                 a, b = got["bare"], got["claimwatch"]
                 rounds.append((a, b))
                 print(
                     f"  level {level.label} round {i + 1}: bare {a['pages']} pages "
-                    f"{a['elapsed']:.2f}s, claimwatch {b['pages']} pages {b['elapsed']:.2f}s "
-                    f"(stored {b['items']})",
+                    f"{a['elapsed']:.2f}s (other CPU use {a['foreign_cpu_share']:.0%}, "
+                    f"attempt {a['attempts']}), claimwatch {b['pages']} pages {b['elapsed']:.2f}s "
+                    f"(other CPU use {b['foreign_cpu_share']:.0%}, attempt {b['attempts']}; "
+                    f"stored {b['items']})",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -436,7 +525,9 @@ def orchestrate(args: argparse.Namespace) -> None:
             if args.profile:
                 for kind in ("bare", "claimwatch"):
                     path = Path(tempfile.gettempdir()) / f"bench-{kind}-{level.per_domain}.prof"
-                    got = run_worker(kind, url, level, profile=path)
+                    got = run_worker(
+                        kind, url, level, args.download_delay, server.pid, profile=path
+                    )
                     results["levels"][level.label][f"profile_{kind}"] = str(path)
                     print(
                         f"\n### cProfile, {kind}, level {level.label}: {path} "
@@ -472,17 +563,21 @@ def summarise(level: Level, rounds: list[tuple[dict[str, Any], dict[str, Any]]])
         ),
         "bare_pages": [a["pages"] for a, _ in rounds],
         "claimwatch_pages": [b["pages"] for _, b in rounds],
-        "stored": last["store/inserted"],
-        "dropped_empty": last["extract/empty"],
-        "dropped_too_short": last["extract/too_short"],
-        "extract_error": last["extract/error"],
+        "outcomes": last["outcomes"],
         "status": last["status"],
+        "max_foreign_cpu_share": max(
+            max(a["foreign_cpu_share"], b["foreign_cpu_share"]) for a, b in rounds
+        ),
+        "redone": sum(a["attempts"] - 1 + b["attempts"] - 1 for a, b in rounds),
         "rounds_raw": [{"bare": a, "claimwatch": b} for a, b in rounds],
     }
 
 
 def print_table(results: dict[str, Any]) -> None:
-    print(f"\nLatency per response: {results['latency_ms']} ms\n")
+    print(
+        f"\nServer latency per response: {results['latency_ms']} ms; "
+        f"DOWNLOAD_DELAY {results['download_delay']} s\n"
+    )
     print(
         "| concurrency (total/per domain) | rounds | bare pages/min | claimwatch pages/min "
         "| b/a (medians) | b/a (median of rounds) | bare s | claimwatch s "
@@ -498,11 +593,13 @@ def print_table(results: dict[str, Any]) -> None:
         )
     print()
     for label, r in results["levels"].items():
+        outcomes = ", ".join(f"{key} {value}" for key, value in r["outcomes"].items())
         print(
-            f"level {label}: claimwatch fetched {r['claimwatch_pages']} pages per round; "
-            f"last round stored {r['stored']}, dropped {r['dropped_empty']} empty + "
-            f"{r['dropped_too_short']} too short, {r['extract_error']} errors "
-            f"(source status {r['status']}); bare fetched {r['bare_pages']}"
+            f"level {label}: pages fetched per round: bare {r['bare_pages']}, claimwatch "
+            f"{r['claimwatch_pages']}; claimwatch's last round: {outcomes} "
+            f"(source status {r['status']}); other processes used at most "
+            f"{r['max_foreign_cpu_share']:.0%} of the CPUs during a kept crawl "
+            f"({r['redone']} crawls redone)"
         )
 
 
@@ -516,6 +613,19 @@ def main(argv: list[str] | None = None) -> None:
         help="comma-separated CONCURRENT_REQUESTS:CONCURRENT_REQUESTS_PER_DOMAIN pairs",
     )
     parser.add_argument("--latency-ms", type=float, default=0.0, help="server delay per response")
+    parser.add_argument(
+        "--download-delay",
+        type=float,
+        default=0.0,
+        help="DOWNLOAD_DELAY for both crawls (0.001: see the README on per-domain limits)",
+    )
+    parser.add_argument(
+        "--max-foreign",
+        type=float,
+        default=0.10,
+        help="redo a crawl when other processes used more than this share of all CPUs",
+    )
+    parser.add_argument("--retries", type=int, default=3, help="redos per crawl at most")
     parser.add_argument("--profile", action="store_true", help="add one profiled claimwatch crawl")
     parser.add_argument("--profile-top", type=int, default=30)
     parser.add_argument("--json", type=Path, help="also write the figures here")

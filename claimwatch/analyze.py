@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy.engine import make_url
 from claimwatch.config import Config
 from claimwatch.fetch import FetchError, fetch_url
 from pipeline.analysis import HTML_SUFFIXES, NO_MATCH, analyze, load_document
+from pipeline.claims.pipeline import rules_from_config
 from pipeline.db import has_schema, make_engine
 from pipeline.dedup.engine import Deduper
 from pipeline.dedup.pipeline import build_deduper, load_index, resolver
@@ -44,9 +46,12 @@ def read_input(name: str, config: Config) -> tuple[bytes, bool]:
     return Path(name).read_bytes(), name.lower().endswith(HTML_SUFFIXES)
 
 
-def run_analyze(config: Config, inputs: Iterable[str], *, as_json: bool) -> int:
+def run_analyze(
+    config: Config, inputs: Iterable[str], *, as_json: bool, excerpt: bool = False
+) -> int:
     """Analyse each input; return the exit code (1 when an input could not be read)."""
     deduper, resolve = dedup_context(config)
+    rules = rules_from_config(config)
     failed = False
     for name in inputs:
         try:
@@ -60,7 +65,9 @@ def run_analyze(config: Config, inputs: Iterable[str], *, as_json: bool) -> int:
                 click.echo(json.dumps(failure, ensure_ascii=False))
             continue
         document, reason = load_document(name, content, is_html=is_html)
-        result = analyze(name, document, reason, deduper=deduper, resolve=resolve)
+        if document is not None and excerpt:
+            document = replace(document, meta={**document.meta, "excerpt": True})
+        result = analyze(name, document, reason, deduper=deduper, resolve=resolve, rules=rules)
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False))
         else:
@@ -87,14 +94,49 @@ def print_analysis(result: dict[str, Any]) -> None:
         click.secho(
             f"   near-duplicate of {near['of']} (similarity {near['similarity']:.2f})", fg="yellow"
         )
+    risk = result.get("risk")
+    if risk:
+        flags = f", escalations: {', '.join(risk['escalations'])}" if risk["escalations"] else ""
+        colour = {"priority": "red", "review": "yellow"}.get(risk["band"])
+        click.secho(f"   risk {risk['score']:.0f}/100: {risk['band']}{flags}", fg=colour, bold=True)
+    claims = result.get("claims", [])
+    offset = 0
     for block in result["blocks"]:
         kind, text = block["kind"], block["text"]
+        shown = highlight(text, offset, claims)
+        offset += len(text) + 1
         if kind == "heading":
-            click.secho(f"\n## {text}", bold=True)
+            click.echo("\n## " + shown)
         elif kind == "list_item":
-            click.echo(f"  • {text}")
+            click.echo(f"  • {shown}")
         elif kind == "quote":
-            click.echo(f"  > {text}")
+            click.echo(f"  > {shown}")
         else:
-            click.echo(f"\n{text}")
+            click.echo(f"\n{shown}")
+        for claim in claims:
+            if offset - len(text) - 1 <= claim["start"] < offset:
+                click.secho(
+                    f"    ↳ potential {', '.join(claim['categories']) or 'claim'}"
+                    f" (score {claim['score']:.0f}, {claim['severity']}"
+                    f"{', hedged' if claim['hedged'] else ''}; rules: {', '.join(claim['rules'])})",
+                    fg="cyan",
+                )
     click.echo()
+
+
+def highlight(text: str, offset: int, claims: list[dict[str, Any]]) -> str:
+    """The block's text with the claim sentences that fall in it styled for the terminal."""
+    spans = sorted(
+        (max(c["start"] - offset, 0), min(c["end"] - offset, len(text)))
+        for c in claims
+        if c["end"] > offset and c["start"] < offset + len(text)
+    )
+    out, cursor = [], 0
+    for start, end in spans:
+        if start < cursor:
+            continue
+        out.append(text[cursor:start])
+        out.append(click.style(text[start:end], fg="red", bold=True, underline=True))
+        cursor = end
+    out.append(text[cursor:])
+    return "".join(out)

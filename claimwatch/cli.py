@@ -41,6 +41,13 @@ class Context:
         return self._config
 
     @property
+    def config_file(self) -> Path | None:
+        """The file the configuration was read from (``None``: built-in defaults)."""
+        from claimwatch.config import find_config_path
+
+        return find_config_path(self.config_path)
+
+    @property
     def log_level(self) -> str:
         return ["WARNING", "INFO", "DEBUG"][min(self.verbose, 2)]
 
@@ -102,10 +109,10 @@ def init(path: Path, force: bool) -> None:
 
 def _print_summary(summary: Any) -> None:
     click.echo(f"crawl {summary.run_group} finished ({summary.finish_reason})")
-    for name, status in summary.statuses.items():
+    for name, state in summary.statuses.items():
         fig = summary.source_figure
         click.echo(
-            f"  {name:<28} {status:<12} pages {fig(name, 'fetch/pages'):>5}"
+            f"  {name:<28} {state:<12} pages {fig(name, 'fetch/pages'):>5}"
             f"  new {fig(name, 'store/inserted'):>4}  changed {fig(name, 'store/updated'):>4}"
             f"  unchanged {fig(name, 'store/unchanged') + fig(name, 'store/not_modified'):>4}"
             f"  skipped {fig(name, 'discovery/lastmod_unchanged') + fig(name, 'discovery/recently_checked'):>4}"
@@ -297,7 +304,10 @@ def demo(obj: Context, serve: bool) -> None:
         summary = run_crawl(config, log_level=obj.log_level)
         _print_summary(summary)
         _print_dedup(summary)
+        from claimwatch.digest_cmd import write_week_digest
+
         click.echo(f"\nresults: {config.db_url}")
+        click.echo(f"digest: {write_week_digest(config)}")
         click.echo(
             "  claimwatch sources  |  claimwatch families  |  claimwatch articles --format csv"
         )
@@ -311,9 +321,14 @@ def demo(obj: Context, serve: bool) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input, one per line.")
+@click.option(
+    "--excerpt",
+    is_flag=True,
+    help="The inputs are excerpts that may stop mid-article (a list at the end may be cut short).",
+)
 @click.argument("inputs", nargs=-1, required=True)
 @pass_ctx
-def analyze(obj: Context, as_json: bool, inputs: tuple[str, ...]) -> None:
+def analyze(obj: Context, as_json: bool, excerpt: bool, inputs: tuple[str, ...]) -> None:
     """Run documents through the pipeline without storing them.
 
     Each input is a file (.html/.htm as HTML, anything else as plain text: one block per line,
@@ -324,7 +339,55 @@ def analyze(obj: Context, as_json: bool, inputs: tuple[str, ...]) -> None:
     from pipeline.dedup.seeds import SeedError
 
     try:
-        code = run_analyze(obj.config, inputs, as_json=as_json)
+        code = run_analyze(obj.config, inputs, as_json=as_json, excerpt=excerpt)
     except SeedError as exc:
         _fail(f"seeds: {exc}", EX_CONFIG)
     sys.exit(code)
+
+
+@main.group()
+def rules() -> None:
+    """Claim-scoring rules: check them, or see which fire on a sentence."""
+
+
+@rules.command("check")
+@pass_ctx
+def rules_check(obj: Context) -> None:
+    """Validate the rule file (and config extras) and run every rule's examples."""
+    from pipeline.claims import RuleError, check_rules
+    from pipeline.claims.pipeline import rules_from_config
+
+    try:
+        ruleset = rules_from_config(obj.config)
+    except RuleError as exc:
+        _fail(str(exc), EX_CONFIG)
+    failures = check_rules(ruleset)
+    for failure in failures:
+        click.echo(f"FAIL {failure}")
+    click.echo(f"{len(failures)} failing example(s); rules sha256 {ruleset.sha256}")
+    if failures:
+        sys.exit(EX_FAILURE)
+
+
+@rules.command("explain")
+@click.argument("sentence")
+@pass_ctx
+def rules_explain(obj: Context, sentence: str) -> None:
+    """Show which rules fire on SENTENCE, and why."""
+    from pipeline.claims import RuleError, explain
+    from pipeline.claims.pipeline import rules_from_config
+
+    try:
+        ruleset = rules_from_config(obj.config)
+    except RuleError as exc:
+        _fail(str(exc), EX_CONFIG)
+    click.echo(explain(sentence, ruleset))
+
+
+from claimwatch.digest_cmd import digest, digests  # noqa: E402
+from claimwatch.run_cmd import run, status  # noqa: E402
+
+main.add_command(digest)
+main.add_command(digests)
+main.add_command(run)
+main.add_command(status)

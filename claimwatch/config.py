@@ -80,7 +80,13 @@ class Source(_Model):
     max_pages: int = Field(default=500, ge=1, le=1_000_000)
     max_depth: int = Field(default=4, ge=0, le=50)
     politeness: Politeness = Politeness()
+    schedule: str | None = None  # overrides schedule.crawl for this source
     enabled: bool = True
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        return None if value is None else _check_when(value)
 
     @field_validator("start_urls")
     @classmethod
@@ -161,30 +167,227 @@ class Dedup(_Model):
 
 
 class Rules(_Model):
-    """Claim-scoring rules (used by the scoring stage)."""
+    """Claim-scoring rules (pipeline/claims). ``path`` replaces the shipped rule file;
+    ``extra`` adds lexicon entries without editing it, e.g.
+    ``[rules.extra.substances] "blue lotus" = ["nymphaea caerulea"]`` (see ``claimwatch rules``)."""
 
     path: Path | None = None
+    extra: dict[str, Any] = {}
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_every(value: str) -> int | None:
+    """``"30s"``, ``"15m"``, ``"6h"``, ``"1d"`` as seconds; ``None`` when it is not a duration."""
+    match = _DURATION.match(value)
+    return int(match.group(1)) * _UNITS[match.group(2)] if match else None
+
+
+def _check_when(value: str) -> str:
+    """A duration (``6h``) or a five-field cron expression (``0 */6 * * *``)."""
+    if parse_every(value) is not None:
+        if parse_every(value) == 0:
+            raise ValueError("a duration must be more than 0")
+        return value
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is neither a duration like '6h' nor a cron expression: {exc}"
+        ) from None
+    return value
 
 
 class Schedule(_Model):
-    """Daemon schedule (used by scheduler.py)."""
+    """Daemon schedule (used by scheduler.py).
+
+    ``crawl`` (every source, unless the source sets its own ``schedule``) and ``housekeeping``
+    are a duration (``30s``, ``15m``, ``6h``, ``1d``) or a cron expression; ``digest`` is a cron
+    expression in ``timezone`` (default Monday 08:00). ``crawl_time_limit_s`` kills a crawl that
+    runs longer. A source failing ``failing_after`` runs in a row is reported (``claimwatch status
+    --check`` exits non-zero) and crawled less often (every 2nd, 4th, 8th … turn, up to 16).
+    ``raw_html_days`` keeps raw HTML evidence this long (0: forever).
+    """
 
     timezone: str = "UTC"
-    crawl_interval_minutes: int = Field(default=360, ge=1)
-    digest_cron: str = "0 8 * * mon"
+    crawl: str = "6h"
+    digest: str = "0 8 * * mon"
+    housekeeping: str = "30 3 * * *"
+    crawl_time_limit_s: float = Field(default=3600.0, gt=0)
+    failing_after: int = Field(default=3, ge=1, le=100)
+    raw_html_days: int = Field(default=0, ge=0)
+    digest_grace_h: float = Field(default=6.0, ge=0)
+
+    @field_validator("crawl", "housekeeping")
+    @classmethod
+    def _when(cls, value: str) -> str:
+        return _check_when(value)
+
+    @field_validator("digest")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if parse_every(value) is not None:
+            raise ValueError("the digest runs on a cron expression, like '0 8 * * mon'")
+        return _check_when(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
+            ) from None
+        return value
+
+
+_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
+_DOT_ATOM = re.compile(r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+
+
+def _check_address(address: str) -> str:
+    """A bare ``local@domain`` address (no display name, no spaces, no header tricks)."""
+    if not _ADDRESS.match(address):
+        raise ValueError(f"{address!r} is not an e-mail address (local@domain)")
+    return address
+
+
+class MailList(_Model):
+    """One recipient list: who gets the digest and which flagged articles it shows them."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")]
+    recipients: Annotated[list[str], Field(min_length=1)]
+    min_band: str = Field(default="watch", pattern="^(priority|review|watch)$")
+    substances: list[str] = []  # empty: every substance
+
+    @field_validator("recipients")
+    @classmethod
+    def _addresses(cls, values: list[str]) -> list[str]:
+        return [_check_address(v) for v in values]
 
 
 class Mail(_Model):
-    """Digest e-mail (used by reports)."""
+    """Digest e-mail (used by reports/mail.py and reports/ledger.py).
+
+    Keys: ``enabled``; the SMTP server ``host``, ``port``, ``security`` (``none``, ``starttls`` or
+    ``tls``), ``username``, and the password from ``CLAIMWATCH_MAIL__PASSWORD`` or
+    ``password_file`` (never both); ``ca_file`` for a private CA; ``sender``; the recipient lists
+    ``[[mail.lists]]`` (or the shorthand ``recipients``, one list called ``digest``); ``list_id``
+    (the domain of the List-Id header, default the sender's domain); ``timeout_s``; ``retries``
+    and ``backoff_s`` (a transient failure is retried after backoff, 2×backoff, ...);
+    ``catch_up_weeks`` (missed weeks sent on the next run, at most this many).
+    """
 
     enabled: bool = False
-    host: str = "localhost"
+    host: NonEmptyStr = "localhost"
     port: int = Field(default=25, ge=1, le=65535)
     security: str = Field(default="none", pattern="^(none|starttls|tls)$")
     username: str | None = None
     password: SecretStr | None = None
+    password_file: Path | None = None
+    ca_file: Path | None = None
     sender: str = "claimwatch@localhost"
     recipients: list[str] = []
+    lists: list[MailList] = []
+    list_id: str | None = None
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    retries: int = Field(default=3, ge=1, le=10)
+    backoff_s: float = Field(default=5.0, ge=0, le=600)
+    catch_up_weeks: int = Field(default=8, ge=1, le=104)
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        return _check_address(value)
+
+    @field_validator("recipients")
+    @classmethod
+    def _recipients(cls, values: list[str]) -> list[str]:
+        return [_check_address(v) for v in values]
+
+    @field_validator("list_id")
+    @classmethod
+    def _list_id(cls, value: str | None) -> str | None:
+        if value is not None and not _DOT_ATOM.match(value):
+            raise ValueError(f"{value!r} is not a domain name like digest.example.org")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Mail:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set the password or password_file, not both")
+        if self.username and self.password is None and self.password_file is None:
+            raise ValueError(
+                "username is set but there is no password: set CLAIMWATCH_MAIL__PASSWORD "
+                "or mail.password_file"
+            )
+        if self.recipients and self.lists:
+            raise ValueError("use mail.recipients or [[mail.lists]], not both")
+        names = [item.name for item in self.lists]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f"duplicate mail list name {name!r}")
+        return self
+
+    @property
+    def recipient_lists(self) -> list[MailList]:
+        """The configured lists; ``recipients`` alone is one list called ``digest``."""
+        if self.lists:
+            return list(self.lists)
+        if self.recipients:
+            return [MailList(name="digest", recipients=list(self.recipients))]
+        return []
+
+    @property
+    def list_id_domain(self) -> str:
+        return self.list_id or self.sender.rsplit("@", 1)[1]
+
+
+class Digest(_Model):
+    """The weekly digest (used by reports/).
+
+    ``timezone`` decides where an ISO week starts (Monday 00:00 there); ``max_articles`` flagged
+    articles are shown in full (every flagged article is in the CSV and JSON exports), each with
+    its ``claims_per_article`` strongest claims; ``history_weeks`` is the comparison window of the
+    substance and category chart; ``base_url``, where the archive folder is published, makes the
+    e-mail link to the archive page and the stored evidence.
+    """
+
+    timezone: str = "UTC"
+    max_articles: int = Field(default=50, ge=1, le=10_000)
+    claims_per_article: int = Field(default=3, ge=1, le=20)
+    history_weeks: int = Field(default=8, ge=1, le=52)
+    base_url: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
+            ) from None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an absolute http(s) URL")
+        return value.rstrip("/")
 
 
 class Config(_Model):
@@ -199,6 +402,7 @@ class Config(_Model):
     rules: Rules = Rules()
     schedule: Schedule = Schedule()
     mail: Mail = Mail()
+    digest: Digest = Digest()
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:
@@ -288,10 +492,11 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     )
 
 
-def find_config_path(explicit: Path | None, env: Mapping[str, str]) -> Path | None:
+def find_config_path(explicit: Path | None, env: Mapping[str, str] | None = None) -> Path | None:
     """The config file to read: ``--config``, else ``$CLAIMWATCH_CONFIG``, else ``./claimwatch.toml``."""
     if explicit is not None:
         return explicit
+    env = os.environ if env is None else env
     if env.get(CONFIG_ENV):
         return Path(env[CONFIG_ENV])
     default = Path.cwd() / DEFAULT_CONFIG_NAME

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pipeline.claims import ArticleScore
     from pipeline.dedup.engine import DedupResult
     from pipeline.document import Document
 
@@ -29,3 +30,4 @@ class PageItem:
     not_modified: bool = False
     document: Document | None = field(default=None)
     dedup: DedupResult | None = field(default=None)
+    score: ArticleScore | None = field(default=None)

@@ -61,6 +61,7 @@ def build_settings(config: Config) -> dict[str, Any]:
         "ITEM_PIPELINES": {
             "pipeline.extract.ExtractPipeline": 100,
             "pipeline.dedup.pipeline.DedupPipeline": 300,
+            "pipeline.claims.pipeline.ScorePipeline": 500,
             "pipeline.store.StorePipeline": 900,
         },
         "EXTENSIONS": {"crawler.extensions.RunRecorder": 0},

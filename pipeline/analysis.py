@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pipeline.claims import RuleSet, score_document
 from pipeline.dedup.engine import Deduper
 from pipeline.document import Document, from_text
 from pipeline.extract import extract_html
@@ -26,6 +27,8 @@ def load_document(name: str, content: bytes, *, is_html: bool) -> tuple[Document
 
 
 NO_MATCH: dict[str, Any] = {
+    "claims": [],
+    "risk": {"score": 0.0, "band": "ignore", "escalations": []},
     "template": {
         "match": False,
         "family": None,
@@ -44,6 +47,7 @@ def analyze(
     *,
     deduper: Deduper | None = None,
     resolve: Callable[[int], tuple[str, str] | None] | None = None,
+    rules: RuleSet | None = None,
 ) -> dict[str, Any]:
     """The ``analyze --json`` object for one input."""
     if document is None:
@@ -63,4 +67,6 @@ def analyze(
     }
     if deduper is not None:
         result.update(deduper.analyze(document, resolve=resolve).as_json())
+    if rules is not None:
+        result.update(score_document(document, rules).as_json())
     return result

@@ -141,5 +141,68 @@ class Article(Base):
     nearest_seed: Mapped[str | None] = mapped_column(String(128))
     dedup_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # claim scoring (see pipeline/claims): the article's risk and the rule file that produced it
+    risk_score: Mapped[float | None] = mapped_column(Float, index=True)
+    risk_band: Mapped[str | None] = mapped_column(String(16), index=True)
+    escalations: Mapped[list[str] | None] = mapped_column(JSON)
+    claim_count: Mapped[int | None]
+    rules_sha256: Mapped[str | None] = mapped_column(String(64))
+    scored_at: Mapped[datetime | None]
+
+    claims: Mapped[list[Claim]] = relationship(
+        back_populates="article", cascade="all, delete-orphan", order_by="Claim.position"
+    )
 
     __table_args__ = (Index("ix_articles_source_fetched", "source_id", "fetched_at"),)
+
+
+class Claim(Base):
+    """One risky sentence of an article, with why it was flagged."""
+
+    __tablename__ = "claims"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    sentence: Mapped[str] = mapped_column(Text)
+    start: Mapped[int]
+    end: Mapped[int]
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    substance: Mapped[str | None] = mapped_column(String(128), index=True)
+    condition: Mapped[str | None] = mapped_column(String(128))
+    severity: Mapped[str] = mapped_column(String(32))
+    score: Mapped[float] = mapped_column(Float)
+    rules: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hedged: Mapped[bool]
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    article: Mapped[Article] = relationship(back_populates="claims")
+
+
+class DigestSend(Base):
+    """The digest ledger: one row per period and recipient list (see reports/ledger.py).
+
+    ``status`` goes ``pending`` → ``sending`` → ``sent`` or ``failed``; the Message-ID is chosen
+    when the row is created, so a retry sends the same message again.
+    """
+
+    __tablename__ = "digest_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(32))  # "2026-W47" or "2026-11-01_2026-11-14"
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]  # exclusive
+    list_name: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    message_id: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("uq_digest_sends_period_list", "period", "list_name", unique=True),)

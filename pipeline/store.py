@@ -22,19 +22,20 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pipeline.db import make_engine, session_factory
 from pipeline.dedup.minhash import to_bytes
-from pipeline.models import Article, CrawlRun, Source
+from pipeline.models import Article, Claim, CrawlRun, Source
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
     from crawler.items import PageItem
+    from pipeline.claims import ArticleScore
 
 logger = logging.getLogger(__name__)
 MAX_BUFFER_SECONDS = 5.0  # a slow, polite crawl still commits what it has every few seconds
@@ -87,6 +88,7 @@ def _row(item: PageItem, source_id: int | None, run_id: int | None) -> dict[str,
         "blocks": doc.blocks_as_dicts(),
         "version": 1,
         **_dedup_columns(item),
+        **_score_columns(item),
     }
 
 
@@ -107,6 +109,47 @@ def _dedup_columns(item: PageItem) -> dict[str, Any]:
         },
         "minhash": to_bytes(result.signature),
     }
+
+
+def _score_columns(item: PageItem) -> dict[str, Any]:
+    score = item.score
+    if score is None:
+        return {}
+    risk = score.risk
+    return {
+        "risk_score": risk.score,
+        "risk_band": risk.band,
+        "escalations": list(risk.escalations),
+        "claim_count": len(score.claims),
+        "rules_sha256": score.rules_sha256 or None,
+        "scored_at": item.fetched_at,
+    }
+
+
+def _replace_claims(session: Session, article_id: int, score: ArticleScore) -> None:
+    """The article's claims, replaced whole (they follow its current text and rules)."""
+    session.execute(delete(Claim).where(Claim.article_id == article_id))
+    rows = []
+    for position, claim in enumerate(score.claims):
+        data = claim.as_json()
+        core = {key: data.pop(key) for key in CLAIM_COLUMNS}
+        rows.append({"article_id": article_id, "position": position, **core, "detail": data})
+    if rows:
+        session.execute(insert(Claim), rows)
+
+
+CLAIM_COLUMNS = (
+    "sentence",
+    "start",
+    "end",
+    "categories",
+    "substance",
+    "condition",
+    "severity",
+    "score",
+    "rules",
+    "hedged",
+)
 
 
 class Outcome(NamedTuple):
@@ -169,7 +212,10 @@ def store_batch(
             set_ = {key: stmt.excluded[key] for key in row if key not in keep}
             set_["version"] = case((changed, Article.version + 1), else_=Article.version)
             set_["changed_at"] = case((changed, stmt.excluded.changed_at), else_=Article.changed_at)
-            session.execute(stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=set_))
+            upsert = stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=set_)
+            article_id = session.execute(upsert.returning(Article.id)).scalar_one()
+            if item.score is not None:
+                _replace_claims(session, article_id, item.score)
             before = existing.get(row["canonical_url"])
             if before is None:
                 kind = "inserted"

@@ -151,7 +151,7 @@ def test_env_list_value() -> None:
 @pytest.mark.parametrize(
     ("variable", "raw", "attribute"),
     [
-        ("CLAIMWATCH_SCHEDULE__DIGEST_CRON", "0 9 * * fri", ("schedule", "digest_cron")),
+        ("CLAIMWATCH_SCHEDULE__DIGEST", "0 9 * * fri", ("schedule", "digest")),
         ("CLAIMWATCH_SCHEDULE__TIMEZONE", "Europe/Berlin", ("schedule", "timezone")),
         ("CLAIMWATCH_MAIL__HOST", "smtp.example.org", ("mail", "host")),
     ],

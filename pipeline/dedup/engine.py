@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from pipeline.dedup.lsh import LSHIndex
 from pipeline.dedup.minhash import MinHasher, Signature
 from pipeline.dedup.template import Family, FamilyMatch, TemplateMatcher
@@ -125,12 +127,14 @@ class Deduper:
 
     def load(self, rows: Iterable[tuple[int, Signature]]) -> int:
         """Add stored articles' signatures (database ids); returns how many."""
-        count = 0
+        ids: list[int] = []
+        signatures: list[Signature] = []
         for article_id, signature in rows:
-            self.index.add(article_id, signature)
-            count += 1
-        self.index.merge()
-        return count
+            ids.append(article_id)
+            signatures.append(signature)
+        if ids:
+            self.index.add_many(np.array(ids, dtype=np.int64), np.stack(signatures))
+        return len(ids)
 
     def remember(self, url: str, text: str, signature: Signature) -> None:
         """Index an article seen in this process, before it has a database id."""

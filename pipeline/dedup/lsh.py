@@ -15,6 +15,7 @@ import numpy.typing as npt
 from pipeline.dedup.minhash import Signature
 
 MERGE_AT = 4096
+BUCKET_CAP = 2000
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
@@ -29,10 +30,11 @@ class LSHIndex:
         self._ids = np.empty(0, dtype=np.int64)
         self._keys = np.empty((bands, 0), dtype=np.uint32)  # sorted per band
         self._order = np.empty((bands, 0), dtype=np.int32)  # row of each sorted key
-        self._pending: list[tuple[int, Signature]] = []
+        self._pending_ids: list[int] = []  # appended here, scanned as one array, merged in bulk
+        self._pending_sigs = np.empty((MERGE_AT, num_perm), dtype=np.uint32)
 
     def __len__(self) -> int:
-        return len(self._ids) + len(self._pending)
+        return len(self._ids) + len(self._pending_ids)
 
     def band_keys(self, sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
         """(n, num_perm) -> (bands, n) band hashes."""
@@ -44,8 +46,9 @@ class LSHIndex:
         return (acc >> np.uint64(32)).astype(np.uint32).T
 
     def add(self, item_id: int, signature: Signature) -> None:
-        self._pending.append((item_id, signature))
-        if len(self._pending) >= MERGE_AT:
+        self._pending_sigs[len(self._pending_ids)] = signature
+        self._pending_ids.append(item_id)
+        if len(self._pending_ids) >= MERGE_AT:
             self.merge()
 
     def add_many(self, ids: npt.NDArray[np.int64], sigs: npt.NDArray[np.uint32]) -> None:
@@ -53,11 +56,11 @@ class LSHIndex:
         self._append(np.asarray(ids, dtype=np.int64), np.asarray(sigs, dtype=np.uint32))
 
     def merge(self) -> None:
-        if not self._pending:
+        if not self._pending_ids:
             return
-        ids = np.array([i for i, _ in self._pending], dtype=np.int64)
-        sigs = np.stack([s for _, s in self._pending]).astype(np.uint32)
-        self._pending = []
+        ids = np.array(self._pending_ids, dtype=np.int64)
+        sigs = self._pending_sigs[: len(ids)].copy()
+        self._pending_ids = []
         self._append(ids, sigs)
 
     def _append(self, ids: npt.NDArray[np.int64], sigs: npt.NDArray[np.uint32]) -> None:
@@ -90,8 +93,8 @@ class LSHIndex:
             keys = self._keys[band]
             lo = np.searchsorted(keys, probe[band], side="left")
             hi = np.searchsorted(keys, probe[band], side="right")
-            if hi > lo:
-                rows.append(self._order[band, lo:hi])
+            if 0 < hi - lo <= BUCKET_CAP:  # an overfull bucket (a very common shingle pair)
+                rows.append(self._order[band, lo:hi])  # says nothing: the other bands decide
         found: list[tuple[int, float]] = []
         if rows:
             candidates = np.unique(np.concatenate(rows))
@@ -101,16 +104,18 @@ class LSHIndex:
                 (int(self._ids[row]), float(sim))
                 for row, sim in zip(candidates[keep], sims[keep], strict=True)
             ]
-        for item_id, sig in self._pending:
-            sim = float(np.count_nonzero(sig == signature)) / self.num_perm
-            if sim >= threshold:
-                found.append((item_id, sim))
+        if self._pending_ids:
+            pending = (self._pending_sigs[: len(self._pending_ids)] == signature).mean(axis=1)
+            found += [
+                (self._pending_ids[row], float(pending[row]))
+                for row in np.flatnonzero(pending >= threshold)
+            ]
         found.sort(key=lambda pair: (-pair[1], pair[0]))
         return found[:limit]
 
     @property
     def nbytes(self) -> int:
-        pending = sum(s.nbytes + 8 for _, s in self._pending)
+        pending = len(self._pending_ids) * (self.num_perm * 4 + 8)
         return (
             self._sigs.nbytes + self._ids.nbytes + self._keys.nbytes + self._order.nbytes + pending
         )

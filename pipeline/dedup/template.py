@@ -30,8 +30,11 @@ from pipeline.dedup.tokens import STOPWORDS, tokens
 from pipeline.document import Block, Document
 
 OPENING_SCAN = 8  # the table of contents must start within this many blocks
+TOC_MAX_ITEMS = 12  # list items and headings compared for the echo: bounded, whatever the input
+HEADINGS_SCAN = 40
 MATCH_THRESHOLD = 0.6
-TRUNCATED_ECHO_CREDIT = 0.7
+TRUNCATED_ECHO_CREDIT = 0.7  # only for texts known to be excerpts (meta["excerpt"]): a list
+# at the very end of a whole page is also how many product pages end
 WEIGHTS = {
     "toc_echo": 0.30,
     "toc_size": 0.10,
@@ -85,7 +88,8 @@ def layout(blocks: Sequence[Block]) -> Layout:
     toc = tuple(b.text for b in blocks[start:end])
     before = blocks[:start]
     headings = tuple(b.text for b in blocks[end:] if b.kind == "heading")
-    echoed = sum(1 for item in toc if any(_similar(item, h) for h in headings))
+    scan = headings[:HEADINGS_SCAN]
+    echoed = sum(1 for item in toc[:TOC_MAX_ITEMS] if any(_similar(item, h) for h in scan))
     return Layout(
         opening=sum(1 for b in before if b.kind in ("paragraph", "quote")),
         heading_first=any(b.kind == "heading" for b in before),
@@ -183,7 +187,7 @@ class Family:
         evidence: list[str] = []
         total = 0.0
         size = len(shape.toc)
-        if shape.toc and shape.truncated:
+        if shape.toc and shape.truncated and doc.meta.get("excerpt"):
             # The text stops inside the list: the echo cannot be checked, so it counts for less.
             total += WEIGHTS["toc_echo"] * TRUNCATED_ECHO_CREDIT
             evidence.append(f"the text ends inside a {size}-item list near the top (cut short)")
@@ -236,6 +240,14 @@ class Family:
             evidence.append("stock phrases of the template: " + "; ".join(found[:6]))
         return round(min(total, 1.0), 3), evidence
 
+    def overlap(self, doc: Document) -> float:
+        """Word-set Jaccard similarity with the closest seed: breaks ties between families."""
+        words = set(tokens(doc.text))
+        return max(
+            len(words & seed) / max(len(words | seed), 1)
+            for seed in (set(tokens(d.text)) for d in self.seeds.values())
+        )
+
     def nearest_seed(self, doc: Document) -> str:
         words = set(tokens(doc.text))
         best = max(
@@ -261,7 +273,11 @@ class TemplateMatcher:
         best_score, best_evidence = 0.0, ["no seed families loaded"]
         for family in self.families:
             score, evidence = family.score(doc)
-            if best is None or score > best_score:
+            if (
+                best is None
+                or score > best_score
+                or (score == best_score and family.overlap(doc) > best.overlap(doc))
+            ):
                 best, best_score, best_evidence = family, score, evidence
         if best is None or best_score < self.threshold:
             return FamilyMatch(None, best_score, None, best_evidence)

@@ -1,0 +1,163 @@
+"""``claimwatch run`` (the daemon) and ``claimwatch status``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+EX_TEMPFAIL = 75
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def setup_logging(fmt: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.INFO)
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Run every job that is due now, then exit (for cron).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log lines on stdout as text or JSON.",
+)
+@click.pass_obj
+def run(obj: Any, once: bool, log_format: str) -> None:
+    """Run the monitoring daemon: crawls on each source's schedule, the weekly digest, housekeeping.
+
+    One daemon per database: a second one exits with an error naming the first. SIGTERM or
+    Ctrl-C stops it cleanly: no new jobs, running crawls are asked to stop and keep what they
+    stored.
+    """
+    from claimwatch.lock import DaemonLock, LockHeld
+    from scheduler import (
+        JOB_EVENTS,
+        build_scheduler,
+        install_signal_handlers,
+        log_job_event,
+        run_due_now,
+        sync_jobs,
+    )
+
+    setup_logging(log_format)
+    config = obj.config
+    lock = DaemonLock(config.db_url)
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        click.echo(f"claimwatch: {exc}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    log = logging.getLogger("claimwatch.daemon")
+    try:
+        scheduler = build_scheduler(config, obj.config_file, blocking=False)
+        scheduler.start(paused=True)
+        removed = sync_jobs(scheduler)
+        if removed:
+            log.info("removed jobs no longer configured: %s", ", ".join(removed))
+        if once:
+            ran = run_due_now(scheduler, datetime.now(UTC))
+            scheduler.shutdown(wait=True)
+            log.info("ran %d due job(s): %s", len(ran), ", ".join(ran) or "none")
+            return
+        stopped = install_signal_handlers(scheduler)
+        scheduler.add_listener(log_job_event, JOB_EVENTS)
+        log.info("daemon started (pid %d) on %s", os.getpid(), config.db_url)
+        for job in scheduler.get_jobs():
+            log.info("job %s: next run %s", job.id, job.next_run_time)
+        scheduler.resume()
+        stopped.wait()
+        scheduler.shutdown(wait=True)
+        log.info("daemon stopped")
+    finally:
+        lock.release()
+
+
+@click.command()
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Exit 1 when a source has failed too often or a digest is overdue (for monitoring).",
+)
+@click.pass_obj
+def status(obj: Any, check: bool) -> None:
+    """Jobs and their next run times, each source's last result, the digest ledger, the lock."""
+    from claimwatch.health import problems
+    from claimwatch.lock import DaemonLock
+    from reports.listings import source_health
+    from scheduler import build_scheduler
+
+    config = obj.config
+    holder = DaemonLock(config.db_url).holder()
+    click.echo(f"daemon: {'running, ' + holder if holder else 'not running'}")
+    scheduler = build_scheduler(config, obj.config_file, blocking=False)
+    scheduler.start(paused=True)
+    try:
+        click.echo("jobs:")
+        for job in sorted(scheduler.get_jobs(), key=lambda j: j.id):
+            click.echo(
+                f"  {job.id:<32} next {job.next_run_time:%Y-%m-%d %H:%M %Z}   ({job.trigger})"
+            )
+    finally:
+        scheduler.shutdown(wait=False)
+    with obj.session() as session:
+        click.echo("sources:")
+        for row in source_health(session):
+            started = row.last_started.strftime("%Y-%m-%d %H:%M") if row.last_started else "-"
+            click.echo(
+                f"  {row.name:<28} last run {started:<16} {row.last_status or '-':<11} "
+                f"items {row.last_items:>4}  errors {row.last_errors:>3}  {row.health}"
+            )
+        _print_ledger(session)
+    found = problems(config)
+    for problem in found:
+        click.secho(f"problem: {problem.what}: {problem.detail}", fg="red", err=True)
+    if check and found:
+        sys.exit(1)
+    if check:
+        click.echo("ok")
+
+
+def _print_ledger(session: Any) -> None:
+    try:
+        from reports.ledger import ledger
+    except ImportError:
+        return
+    rows = ledger(session)
+    click.echo("digests:")
+    if not rows:
+        click.echo("  none sent yet")
+    for row in rows[:10]:
+        sent = row.sent_at.strftime("%Y-%m-%d %H:%M") if row.sent_at else "-"
+        click.echo(
+            f"  {row.period:<12} {row.list_name:<16} {row.status:<8} sent {sent}  "
+            f"attempts {row.attempts}"
+        )

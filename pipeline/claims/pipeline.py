@@ -1,0 +1,98 @@
+"""The Scrapy adapter around :func:`pipeline.claims.score_document`.
+
+:class:`ScorePipeline` scores each item's document off the reactor thread and sets ``item.score``
+to the :class:`~pipeline.claims.scoring.ArticleScore` (the item class gains a ``score`` field when
+the pipeline is wired in). Items without a document (a 304 passed through, say) go on untouched.
+
+Stats: ``score/articles``, ``score/claims`` (claims found), ``score/band/<band>``,
+``score/rule/<id>`` (claims each rule contributed to), ``score/escalation/<flag>``,
+``score/not_modified``, ``score/no_document``, ``score/error``; the band is also counted under
+``source/<name>/score/band/<band>``.
+
+Settings read: ``CLAIMWATCH_CONFIG``; its ``rules`` section when it gives a rule file path
+(``rules.path``) or extra lexicon entries (``rules.extra``), else the shipped rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pipeline.claims.article import score_document
+from pipeline.claims.loader import load_rules
+from pipeline.claims.model import RuleSet
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from pipeline.claims.scoring import ArticleScore
+
+logger = logging.getLogger(__name__)
+
+
+def rules_from_config(config: Any) -> RuleSet:
+    """The rule set a config asks for: ``rules.path`` and ``rules.extra`` if present, else shipped.
+
+    Tolerant of configs without a ``rules`` section (the shipped rules are used).
+    """
+    from pipeline.claims import DEFAULT_RULES_PATH, default_rules
+
+    section = getattr(config, "rules", None)
+    path = getattr(section, "path", None)
+    extra = getattr(section, "extra", None)
+    if not path and not extra:
+        return default_rules()
+    return load_rules(Path(path) if path else DEFAULT_RULES_PATH, extra or None)
+
+
+class ScorePipeline:
+    """Scrapy adapter around :func:`pipeline.claims.score_document`."""
+
+    def __init__(self, stats: StatsCollector, rules: RuleSet, workers: int = 2) -> None:
+        self.stats = stats
+        self.rules = rules
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ScorePipeline:
+        config = crawler.settings["CLAIMWATCH_CONFIG"]
+        return cls(crawler.stats, rules_from_config(config))
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.executor.shutdown(wait=True)
+
+    def count(self, item: Any, score: ArticleScore) -> None:
+        inc = self.stats.inc_value
+        inc("score/articles")
+        inc("score/claims", len(score.claims))
+        inc(f"score/band/{score.risk.band}")
+        inc(f"source/{item.source}/score/band/{score.risk.band}")
+        for rule_id, count in score.rule_counts.items():
+            inc(f"score/rule/{rule_id}", count)
+        for flag in score.risk.escalations:
+            inc(f"score/escalation/{flag}")
+
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        if getattr(item, "not_modified", False):
+            self.stats.inc_value("score/not_modified")
+            return item
+        document = getattr(item, "document", None)
+        if document is None:
+            self.stats.inc_value("score/no_document")
+            return item
+        loop = asyncio.get_running_loop()
+        try:
+            score = await loop.run_in_executor(
+                self.executor, lambda: score_document(document, self.rules)
+            )
+        except Exception:  # a scoring bug must not lose the article: store it unscored
+            logger.exception("scoring failed for %s", getattr(item, "url", "?"))
+            self.stats.inc_value("score/error")
+            return item
+        self.count(item, score)
+        item.score = score  # PageItem gains `score: ArticleScore | None = None` when wired in
+        return item

@@ -1,0 +1,186 @@
+"""The send ledger: each period's digest goes to each recipient list exactly once.
+
+One ``digest_sends`` row per (period, list) moves ``pending`` → ``sending`` → ``sent`` or
+``failed``. A run claims a row with a conditional UPDATE (only one process can move it to
+``sending``), so two runs at once do not both send. A transient failure (connection refused, 4xx)
+is retried with backoff within the run, then the row goes back to ``pending`` and the run stops
+sending (the server is likely down); the next run picks it up, oldest period first. A permanent
+failure (5xx) marks the row ``failed``; only ``--force`` sends it again. A row left ``sending`` by a
+crashed run for longer than :data:`STALE_SENDING` is sent again with the same Message-ID, so a
+duplicate can be recognised.
+
+Due periods (:func:`due_periods`): for each list, every complete ISO week from the ledger's first
+week for that list (else the week of the first stored article) up to the last complete week, at
+most ``mail.catch_up_weeks`` of them, plus any row still pending; minus the sent and failed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from claimwatch.config import Mail, MailList
+from pipeline.models import Article, DigestSend
+from reports.period import Period, due_weeks, parse_period, week_of
+
+STALE_SENDING = timedelta(minutes=30)
+DONE = ("sent", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    period: Period
+    mail_list: MailList
+
+
+def _first_week(session: Session, list_name: str, timezone: str) -> Period | None:
+    first_row = session.scalar(
+        select(func.min(DigestSend.period_start)).where(
+            DigestSend.list_name == list_name, DigestSend.period.like("____-W__")
+        )
+    )
+    first_article = session.scalar(select(func.min(Article.first_seen_at)))
+    moment = first_row if first_row is not None else first_article
+    return week_of(moment, timezone) if moment is not None else None
+
+
+def due_periods(session: Session, mail: Mail, now: datetime, timezone: str) -> list[Job]:
+    """What is due for every list, oldest period first (see the module docstring)."""
+    jobs: dict[tuple[str, str], Job] = {}
+    for mail_list in mail.recipient_lists:
+        rows = {
+            period: status
+            for period, status in session.execute(
+                select(DigestSend.period, DigestSend.status).where(
+                    DigestSend.list_name == mail_list.name
+                )
+            )
+        }
+        first = _first_week(session, mail_list.name, timezone)
+        weeks = due_weeks(first, now, mail.catch_up_weeks) if first else []
+        for week in weeks:
+            if rows.get(week.key) not in DONE:
+                jobs[(week.key, mail_list.name)] = Job(week, mail_list)
+        for key, status in rows.items():
+            if status in ("pending", "sending") and (key, mail_list.name) not in jobs:
+                jobs[(key, mail_list.name)] = Job(parse_period(key, timezone), mail_list)
+    order = {m.name: i for i, m in enumerate(mail.recipient_lists)}
+    return sorted(jobs.values(), key=lambda j: (j.period.start, order[j.mail_list.name]))
+
+
+def ensure_row(
+    factory: sessionmaker[Session],
+    job: Job,
+    message_id: Callable[[], str],
+    now: datetime,
+) -> int:
+    """The ledger row of ``job``, created ``pending`` when missing; returns its id."""
+    key, name = job.period.key, job.mail_list.name
+    with factory() as session:
+        found = session.scalar(
+            select(DigestSend.id).where(DigestSend.period == key, DigestSend.list_name == name)
+        )
+        if found is not None:
+            return found
+        row = DigestSend(
+            period=key,
+            period_start=job.period.start,
+            period_end=job.period.end,
+            list_name=name,
+            recipients=list(job.mail_list.recipients),
+            status="pending",
+            message_id=message_id(),
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:  # another run created it first
+            session.rollback()
+            return session.scalars(
+                select(DigestSend.id).where(DigestSend.period == key, DigestSend.list_name == name)
+            ).one()
+        return row.id
+
+
+def claim(
+    factory: sessionmaker[Session],
+    row_id: int,
+    now: datetime,
+    *,
+    force: bool,
+    recipients: Sequence[str],
+    message_id: Callable[[], str],
+) -> DigestSend | None:
+    """Move the row to ``sending`` if it is ours to send; ``None`` when it is not."""
+    allowed = ["pending", *(DONE if force else ())]
+    with factory() as session, session.begin():
+        values: dict[str, object] = {
+            "status": "sending",
+            "updated_at": now,
+            "recipients": list(recipients),
+        }
+        if force:
+            values["message_id"] = message_id()  # a deliberate resend is a new message
+        stale = (DigestSend.status == "sending") & (DigestSend.updated_at < now - STALE_SENDING)
+        result = session.execute(
+            update(DigestSend)
+            .where(DigestSend.id == row_id, DigestSend.status.in_(allowed) | stale)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            return None
+        return session.get(DigestSend, row_id)
+
+
+def record_attempt(factory: sessionmaker[Session], row_id: int, now: datetime) -> None:
+    with factory() as session, session.begin():
+        session.execute(
+            update(DigestSend)
+            .where(DigestSend.id == row_id)
+            .values(attempts=DigestSend.attempts + 1, updated_at=now)
+        )
+
+
+def finish(
+    factory: sessionmaker[Session],
+    row_id: int,
+    status: str,
+    now: datetime,
+    *,
+    subject: str | None = None,
+    error: str | None = None,
+) -> None:
+    values: dict[str, object] = {"status": status, "updated_at": now, "last_error": error}
+    if status == "sent":
+        values["sent_at"] = now
+    if subject is not None:
+        values["subject"] = subject
+    with factory() as session, session.begin():
+        session.execute(update(DigestSend).where(DigestSend.id == row_id).values(**values))
+
+
+def status_of(factory: sessionmaker[Session], period_key: str, list_name: str) -> str | None:
+    with factory() as session:
+        return session.scalar(
+            select(DigestSend.status).where(
+                DigestSend.period == period_key, DigestSend.list_name == list_name
+            )
+        )
+
+
+def ledger(session: Session) -> list[DigestSend]:
+    """Every row, newest period first."""
+    return list(
+        session.scalars(
+            select(DigestSend).order_by(DigestSend.period_start.desc(), DigestSend.list_name)
+        )
+    )

@@ -1,0 +1,135 @@
+"""Sending due digests through the ledger (see :mod:`reports.ledger` for the rules).
+
+:func:`send_jobs` takes the jobs oldest first, builds each period's digest once (``build`` also
+writes the archive), filters it for each recipient list, and delivers it. After a transient failure
+it stops trying: the remaining rows stay ``pending`` for the next run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from claimwatch.config import Mail
+from reports import render
+from reports.ledger import Job, claim, ensure_row, finish, record_attempt, status_of
+from reports.mail import Transport, build_message, deliver, new_message_id, subject
+from reports.model import Audience, Digest
+from reports.period import Period
+
+EX_TEMPFAIL = 75  # sysexits.h: temporary failure, try again later
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    period: str
+    list_name: str
+    status: str  # sent | pending | failed | skipped
+    attempts: int = 0
+    message_id: str | None = None
+    detail: str | None = None
+
+
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    """1 when a digest failed for good, 75 when one is left pending, else 0."""
+    if any(o.status == "failed" for o in outcomes):
+        return 1
+    if any(o.status == "pending" for o in outcomes):
+        return EX_TEMPFAIL
+    return 0
+
+
+def send_jobs(
+    factory: sessionmaker[Session],
+    mail: Mail,
+    jobs: Sequence[Job],
+    transport: Transport,
+    build: Callable[[Period], Digest],
+    *,
+    force: bool = False,
+    base_url: str | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    digests: dict[str, Digest] = {}
+    stopped: str | None = None
+    msgid_domain = mail.sender.rsplit("@", 1)[1]
+    for job in jobs:
+        key, name = job.period.key, job.mail_list.name
+
+        def make_id(key: str = key, name: str = name) -> str:
+            return new_message_id(key, name, msgid_domain)
+
+        row_id = ensure_row(factory, job, make_id, now())
+
+        def attempted(_attempt: int, row_id: int = row_id) -> None:
+            record_attempt(factory, row_id, now())
+
+        if stopped is not None:
+            outcomes.append(Outcome(key, name, "pending", detail=f"not tried: {stopped}"))
+            continue
+        row = claim(
+            factory,
+            row_id,
+            now(),
+            force=force,
+            recipients=job.mail_list.recipients,
+            message_id=make_id,
+        )
+        if row is None:
+            state = status_of(factory, key, name)
+            outcomes.append(Outcome(key, name, "skipped", detail=f"already {state}"))
+            continue
+        try:
+            if key not in digests:
+                digests[key] = build(job.period)
+            view = digests[key].for_audience(
+                Audience(name, job.mail_list.min_band, tuple(job.mail_list.substances))
+            )
+            subject_line = subject(view)
+            message = build_message(
+                subject_line=subject_line,
+                sender=mail.sender,
+                recipients=job.mail_list.recipients,
+                text=render.text(view, base_url),
+                html=render.mail_html(view, base_url),
+                message_id=row.message_id,
+                list_name=name,
+                list_domain=mail.list_id_domain,
+                date=now(),
+            )
+            delivery = deliver(
+                transport,
+                message,
+                job.mail_list.recipients,
+                retries=mail.retries,
+                backoff_s=mail.backoff_s,
+                sleep=sleep,
+                on_attempt=attempted,
+            )
+        except BaseException as exc:
+            finish(factory, row_id, "pending", now(), error=f"interrupted: {exc!r}"[:2000])
+            raise
+        attempts = delivery.attempts
+        if delivery.delivered:
+            note = "; ".join(delivery.refused) or None
+            if note:
+                note = f"refused: {note}"
+            finish(factory, row_id, "sent", now(), subject=subject_line, error=note)
+            outcomes.append(Outcome(key, name, "sent", attempts, row.message_id, note))
+            continue
+        error = delivery.error
+        text = str(error)[:2000]
+        if error is not None and error.transient:
+            finish(factory, row_id, "pending", now(), subject=subject_line, error=text)
+            stopped = text
+            outcomes.append(Outcome(key, name, "pending", attempts, row.message_id, text))
+        else:
+            finish(factory, row_id, "failed", now(), subject=subject_line, error=text)
+            outcomes.append(Outcome(key, name, "failed", attempts, row.message_id, text))
+    return outcomes
