@@ -73,19 +73,33 @@ def cli_command(config_path: Path | None, *args: str) -> list[str]:
 
 def run_process(command: list[str], time_limit: float) -> int:
     """Run a claimwatch command in its own process; ask it to stop at the time limit, then kill."""
-    logger.info("starting: %s", " ".join(command[2:]))
-    process = subprocess.Popen(command, start_new_session=True)
+    label = " ".join(
+        command[command.index("--config") + 2 :] if "--config" in command else command[3:]
+    )
+    logger.info("starting: %s", label)
+    process = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
     with _running_lock:
         _running.add(process)
     try:
         return process.wait(timeout=time_limit)
     except subprocess.TimeoutExpired:
-        logger.warning("time limit reached, stopping: %s", " ".join(command[2:]))
+        logger.warning("time limit reached, stopping: %s", label)
         stop_process(process)
         return process.wait()
     finally:
         with _running_lock:
             _running.discard(process)
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM if the daemon dies (even by kill -9), so no crawl is orphaned;
+    it then stops like any Scrapy crawl, keeping its committed batches."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def stop_process(process: subprocess.Popen[bytes], grace: float = STOP_GRACE_S) -> None:
@@ -228,11 +242,33 @@ def build_scheduler(
             extra["next_run_time"] = previous[0]
         scheduler.add_job(
             replace_existing=True,
+            coalesce=True,
+            max_instances=1,
             misfire_grace_time=int(grace.total_seconds()),
             **spec,
             **extra,
         )
     return scheduler
+
+
+def job_table(config: Config, config_path: Path | None) -> list[tuple[str, datetime | None, str]]:
+    """(id, next run time, trigger) of every configured job, read without starting a scheduler:
+    a started-then-stopped APScheduler 3 scheduler moves due jobs past their due time, which
+    would lose a run missed while the daemon was down."""
+    from pipeline.db import make_engine
+
+    engine = make_engine(config.db_url)
+    try:
+        stored = stored_jobs(engine)
+    finally:
+        engine.dispose()
+    now = datetime.now(UTC)
+    table = []
+    for spec in job_specs(config, config_path):
+        previous = stored.get(spec["id"])
+        when = previous[0] if previous else spec["trigger"].get_next_fire_time(None, now)
+        table.append((spec["id"], when, str(spec["trigger"])))
+    return sorted(table)
 
 
 def stored_jobs(engine: Any) -> dict[str, tuple[datetime | None, str, list[Any]]]:
@@ -310,5 +346,7 @@ def run_due_now(scheduler: BaseScheduler, now: datetime) -> list[str]:
             logger.exception("job %s failed", job.id)
         ran.append(job.id)
         following = job.trigger.get_next_fire_time(job.next_run_time, now)
+        while following is not None and following <= now:  # coalesced: one run for the backlog
+            following = job.trigger.get_next_fire_time(following, now)
         scheduler.modify_job(job.id, next_run_time=following)
     return ran

@@ -39,6 +39,7 @@ def setup_logging(fmt: str) -> None:
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.INFO)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @click.command()
@@ -113,21 +114,15 @@ def status(obj: Any, check: bool) -> None:
     from claimwatch.health import problems
     from claimwatch.lock import DaemonLock
     from reports.listings import source_health
-    from scheduler import build_scheduler
+    from scheduler import job_table
 
     config = obj.config
     holder = DaemonLock(config.db_url).holder()
     click.echo(f"daemon: {'running, ' + holder if holder else 'not running'}")
-    scheduler = build_scheduler(config, obj.config_file, blocking=False)
-    scheduler.start(paused=True)
-    try:
-        click.echo("jobs:")
-        for job in sorted(scheduler.get_jobs(), key=lambda j: j.id):
-            click.echo(
-                f"  {job.id:<32} next {job.next_run_time:%Y-%m-%d %H:%M %Z}   ({job.trigger})"
-            )
-    finally:
-        scheduler.shutdown(wait=False)
+    click.echo("jobs:")
+    for job_id, next_run, trigger in job_table(config, obj.config_file):
+        when = f"{next_run:%Y-%m-%d %H:%M %Z}" if next_run else "-"
+        click.echo(f"  {job_id:<32} next {when}   ({trigger})")
     with obj.session() as session:
         click.echo("sources:")
         for row in source_health(session):

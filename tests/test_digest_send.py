@@ -288,19 +288,12 @@ def test_password_file(tmp_path: Path) -> None:
 
 # --- the command line ----------------------------------------------------------------------------
 
-CLI = (
-    "import sys; from claimwatch.cli import main; from claimwatch import digest_cmd as d; "
-    "[main.add_command(c) for c in (d.digest, d.digests) if c.name not in main.commands]; "
-    "main(prog_name='claimwatch')"
-)
-
 
 def claimwatch(*args: str, config: Path) -> Any:
-    """``claimwatch ARGS`` in a subprocess (registers the digest commands if cli.py does not
-    yet: see test_commands_are_registered)."""
+    """``claimwatch --config CONFIG ARGS`` in a subprocess."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMWATCH_")}
     return subprocess.run(
-        [sys.executable, "-c", CLI, "--config", str(config), *args],
+        [sys.executable, "-m", "claimwatch", "--config", str(config), *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
