@@ -197,7 +197,7 @@ def test_lsh_respects_the_threshold_and_orders_best_first() -> None:
 
 
 def test_lsh_pending_buffer_is_searched_and_merged() -> None:
-    pending, merged = 64 * 4 + 8, 64 * 4 + 8 + 32 * (4 + 4)  # bytes: + a band key and row per band
+    pending, merged = 64 * 4 + 8, 64 * 4 + 8 + 32 * (8 + 4)  # bytes: + a band key and row per band
     sigs = random_signatures(MERGE_AT + 10)
     index = LSHIndex(64, 32)
     index.add(7, sigs[0])

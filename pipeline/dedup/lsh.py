@@ -28,8 +28,11 @@ class LSHIndex:
         self.rows = num_perm // bands
         self._sigs = np.empty((0, num_perm), dtype=np.uint32)
         self._ids = np.empty(0, dtype=np.int64)
-        self._keys = np.empty((bands, 0), dtype=np.uint32)  # sorted per band
-        self._order = np.empty((bands, 0), dtype=np.int32)  # row of each sorted key
+        # All bands' keys in one sorted array, the band number in the high 32 bits, so one
+        # vectorised binary search finds every band's bucket at once.
+        self._keys = np.empty(0, dtype=np.uint64)
+        self._order = np.empty(0, dtype=np.int32)  # row of each sorted key
+        self._band_base = np.arange(bands, dtype=np.uint64) << np.uint64(32)
         self._pending_ids: list[int] = []  # appended here, scanned as one array, merged in bulk
         self._pending_sigs = np.empty((MERGE_AT, num_perm), dtype=np.uint32)
 
@@ -69,32 +72,33 @@ class LSHIndex:
         base = len(self._ids)
         self._sigs = np.concatenate([self._sigs, sigs])
         self._ids = np.concatenate([self._ids, ids])
-        keys = np.concatenate([self._keys, self.band_keys(sigs)], axis=1)
-        rows = np.concatenate(
-            [
-                self._order,
-                np.broadcast_to(
-                    np.arange(base, base + len(ids), dtype=np.int32), (self.bands, len(ids))
-                ),
-            ],
-            axis=1,
-        )
-        order = np.argsort(keys, axis=1, kind="stable")
-        self._keys = np.take_along_axis(keys, order, axis=1)
-        self._order = np.take_along_axis(rows, order, axis=1)
+        new_keys = (self.band_keys(sigs).astype(np.uint64) | self._band_base[:, None]).ravel()
+        new_rows = np.broadcast_to(
+            np.arange(base, base + len(ids), dtype=np.int32), (self.bands, len(ids))
+        ).ravel()
+        keys = np.concatenate([self._keys, new_keys])
+        rows = np.concatenate([self._order, new_rows])
+        order = np.argsort(keys, kind="stable")
+        self._keys = keys[order]
+        self._order = rows[order]
 
     def query(
         self, signature: Signature, threshold: float, limit: int = 5
     ) -> list[tuple[int, float]]:
         """Ids whose estimated Jaccard similarity is at least ``threshold``, best first."""
-        probe = self.band_keys(signature.reshape(1, -1))[:, 0]
-        rows: list[npt.NDArray[np.int32]] = []
-        for band in range(self.bands):
-            keys = self._keys[band]
-            lo = np.searchsorted(keys, probe[band], side="left")
-            hi = np.searchsorted(keys, probe[band], side="right")
-            if 0 < hi - lo <= BUCKET_CAP:  # an overfull bucket (a very common shingle pair)
-                rows.append(self._order[band, lo:hi])  # says nothing: the other bands decide
+        probe = self.band_keys(signature.reshape(1, -1))[:, 0].astype(np.uint64) | self._band_base
+        los = np.searchsorted(self._keys, probe, side="left")
+        his = np.searchsorted(self._keys, probe, side="right")
+        sizes = his - los
+        # An overfull bucket (a very common shingle pair) says nothing: the other bands decide.
+        rows: list[npt.NDArray[np.int32]] = [
+            self._order[lo:hi]
+            for lo, hi in zip(
+                los[(sizes > 0) & (sizes <= BUCKET_CAP)].tolist(),
+                his[(sizes > 0) & (sizes <= BUCKET_CAP)].tolist(),
+                strict=True,
+            )
+        ]
         found: list[tuple[int, float]] = []
         if rows:
             candidates = np.unique(np.concatenate(rows))
