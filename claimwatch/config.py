@@ -23,6 +23,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -55,6 +56,21 @@ class _Model(BaseModel):
 
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+def _check_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
+        ) from None
+    return value
+
+
+TimeZone = Annotated[str, AfterValidator(_check_zone)]
 
 
 class SourceKind(StrEnum):
@@ -213,7 +229,7 @@ class Schedule(_Model):
     ``raw_html_days`` keeps raw HTML evidence this long (0: forever).
     """
 
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     crawl: str = "6h"
     digest: str = "0 8 * * mon"
     housekeeping: str = "30 3 * * *"
@@ -233,19 +249,6 @@ class Schedule(_Model):
         if parse_every(value) is not None:
             raise ValueError("the digest runs on a cron expression, like '0 8 * * mon'")
         return _check_when(value)
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
-            ) from None
-        return value
 
 
 _ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*$")
@@ -360,24 +363,11 @@ class Digest(_Model):
     e-mail link to the archive page and the stored evidence.
     """
 
-    timezone: str = "UTC"
+    timezone: TimeZone = "UTC"
     max_articles: int = Field(default=50, ge=1, le=10_000)
     claims_per_article: int = Field(default=3, ge=1, le=20)
     history_weeks: int = Field(default=8, ge=1, le=52)
     base_url: str | None = None
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {value!r} (use an IANA name like Europe/Paris)"
-            ) from None
-        return value
 
     @field_validator("base_url")
     @classmethod
