@@ -183,7 +183,7 @@ def test_failing_source_backs_off() -> None:
 def test_one_daemon_per_sqlite_database(tmp_path: Path) -> None:
     path = config_file(tmp_path, crawl="1d", housekeeping="1d")
     first = daemon(path)
-    try:
+    try:  # the daemon is stopped whatever happens, so no test leaves one running
         wait_for_line(first, "daemon started")
         second = daemon(path)
         output, _ = second.communicate(timeout=60)
@@ -242,12 +242,14 @@ def test_daemon_crawls_on_schedule_and_survives_kill_9(tmp_path: Path) -> None:
             .replace("[crawl]", "[crawl]\nbatch_size = 2\nconcurrency_per_domain = 1")
         )
         first = daemon(path)
-        wait_for_line(first, "starting: crawl")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not _count(db):
-            time.sleep(0.2)
-        os.kill(first.pid, signal.SIGKILL)  # mid-crawl: some batches committed, not all
-        first.wait()
+        try:
+            wait_for_line(first, "starting: crawl")
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not _count(db):
+                time.sleep(0.2)
+        finally:
+            os.kill(first.pid, signal.SIGKILL)  # mid-crawl: some batches committed, not all
+            first.wait()
         partial = _count(db)
         assert 0 < partial < 22
         engine = make_engine(f"sqlite:///{db}")
