@@ -409,12 +409,16 @@ def run_worker(
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall = time.time() - start
     foreign = (system_busy() - busy) - (process_cpu(server_pid) - server) - (children_cpu() - ours)
+    share = max(0.0, foreign) / (wall * (os.cpu_count() or 1))
     for line in done.stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
             result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
-            result["foreign_cpu_share"] = max(0.0, foreign) / (wall * (os.cpu_count() or 1))
+            result["foreign_cpu_share"] = share
             return result
-    raise RuntimeError(f"{kind} worker failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    # A crash (a signal, an exception) is a finding too: report it and let the caller redo.
+    last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+    print(f"  {kind} worker failed ({done.returncode}): {last}", file=sys.stderr, flush=True)
+    return {"kind": kind, "crashed": f"exit {done.returncode}: {last}", "foreign_cpu_share": share}
 
 
 def pages_per_min(result: dict[str, Any]) -> float:
@@ -501,6 +505,7 @@ def orchestrate(args: argparse.Namespace) -> None:
         )
         for level in levels:
             rounds: list[tuple[dict[str, Any], dict[str, Any]]] = []
+            crashes: list[str] = []
             for i in range(args.rounds):
                 order = ("bare", "claimwatch") if i % 2 == 0 else ("claimwatch", "bare")
                 got = {}
@@ -508,8 +513,12 @@ def orchestrate(args: argparse.Namespace) -> None:
                     for attempt in range(1 + args.retries):
                         got[kind] = run_worker(kind, url, level, args.download_delay, server.pid)
                         got[kind]["attempts"] = attempt + 1
-                        if got[kind]["foreign_cpu_share"] <= args.max_foreign:
+                        if "crashed" in got[kind]:
+                            crashes.append(got[kind]["crashed"])
+                        elif got[kind]["foreign_cpu_share"] <= args.max_foreign:
                             break
+                    if "crashed" in got[kind]:
+                        raise RuntimeError(f"{kind} crashed {1 + args.retries} times: {crashes}")
                 a, b = got["bare"], got["claimwatch"]
                 rounds.append((a, b))
                 print(
@@ -522,6 +531,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                     flush=True,
                 )
             results["levels"][level.label] = summarise(level, rounds)
+            results["levels"][level.label]["crashes"] = crashes
             if args.profile:
                 for kind in ("bare", "claimwatch"):
                     path = Path(tempfile.gettempdir()) / f"bench-{kind}-{level.per_domain}.prof"
@@ -553,13 +563,17 @@ def summarise(level: Level, rounds: list[tuple[dict[str, Any], dict[str, Any]]])
         "rounds": len(rounds),
         "bare_ppm": statistics.median(a_rates),
         "claimwatch_ppm": statistics.median(b_rates),
-        "ratio_of_medians": statistics.median(b_rates) / statistics.median(a_rates),
-        "median_ratio": statistics.median(b / a for a, b in zip(a_rates, b_rates, strict=True)),
+        "ratio_of_medians": statistics.median(b_rates) / max(statistics.median(a_rates), 1e-9),
+        "median_ratio": statistics.median(
+            b / max(a, 1e-9) for a, b in zip(a_rates, b_rates, strict=True)
+        ),
         "bare_elapsed": statistics.median(a["elapsed"] for a, _ in rounds),
         "claimwatch_elapsed": statistics.median(b["elapsed"] for _, b in rounds),
-        "bare_cpu_ms_per_page": statistics.median(1000 * a["cpu"] / a["pages"] for a, _ in rounds),
+        "bare_cpu_ms_per_page": statistics.median(
+            1000 * a["cpu"] / max(a["pages"], 1) for a, _ in rounds
+        ),
         "claimwatch_cpu_ms_per_page": statistics.median(
-            1000 * b["cpu"] / b["pages"] for _, b in rounds
+            1000 * b["cpu"] / max(b["pages"], 1) for _, b in rounds
         ),
         "bare_pages": [a["pages"] for a, _ in rounds],
         "claimwatch_pages": [b["pages"] for _, b in rounds],
@@ -599,7 +613,9 @@ def print_table(results: dict[str, Any]) -> None:
             f"{r['claimwatch_pages']}; claimwatch's last round: {outcomes} "
             f"(source status {r['status']}); other processes used at most "
             f"{r['max_foreign_cpu_share']:.0%} of the CPUs during a kept crawl "
-            f"({r['redone']} crawls redone)"
+            f"({r['redone']} crawls redone; {len(r['crashes'])} worker crashes"
+            + (f": {'; '.join(r['crashes'])}" if r["crashes"] else "")
+            + ")"
         )
 
 
