@@ -138,6 +138,13 @@ def _print_dedup(summary: Any) -> None:
         f" {stats.get('dedup/near_seed', 0)} near-duplicates of a seed,"
         f" {stats.get('dedup/near_article', 0)} of another article"
     )
+    bands = ", ".join(
+        f"{stats.get(f'score/band/{band}', 0)} {band}"
+        for band in ("priority", "review", "watch", "ignore")
+    )
+    click.echo(
+        f"claims: {stats.get('score/claims', 0)} potential claims flagged; articles: {bands}"
+    )
 
 
 @main.command()
