@@ -197,7 +197,16 @@ def store_batch(
                 session.execute(
                     update(Article)
                     .where(Article.url == item.url)
-                    .values(checked_at=item.fetched_at)
+                    .values(
+                        checked_at=item.fetched_at,
+                        # a newer listing date answered by 304: remember it, or every run
+                        # would ask again
+                        **(
+                            {"sitemap_lastmod": item.sitemap_lastmod}
+                            if item.sitemap_lastmod
+                            else {}
+                        ),
+                    )
                 )
                 outcomes.append(Outcome("not_modified"))
                 continue

@@ -93,6 +93,7 @@ def test_not_modified_touches_checked_at_only(engine: Engine, ids: dict) -> None
         request_url="",
         status=304,
         fetched_at=T0 + timedelta(hours=5),
+        sitemap_lastmod="2026-11-20",
         not_modified=True,
     )
     with sessions() as session:
@@ -101,6 +102,7 @@ def test_not_modified_touches_checked_at_only(engine: Engine, ids: dict) -> None
         article = session.scalars(select(Article)).one()
         assert article.checked_at == T0 + timedelta(hours=5)
         assert article.fetched_at == T0 and article.version == 1
+        assert article.sitemap_lastmod == "2026-11-20"  # a newer listing date answered by 304
 
 
 def test_a_failing_batch_writes_nothing(engine: Engine, ids: dict) -> None:
