@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pipeline.models import Article, CrawlRun, Source
+from reports.status import health_label
 
 ARTICLE_FIELDS = (
     "canonical_url",
@@ -43,13 +44,7 @@ class SourceHealth:
 
     @property
     def health(self) -> str:
-        if self.last_status is None:
-            return "never crawled"
-        if self.failing_runs >= 2:
-            return f"failing ({self.failing_runs} runs)"
-        return {"ok": "healthy", "failed": "failed last run"}.get(
-            self.last_status, self.last_status
-        )
+        return health_label(self.last_status, self.failing_runs)
 
 
 def source_health(session: Session, recent: int = 10) -> list[SourceHealth]:

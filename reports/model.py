@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from reports.period import Period
+from reports.status import health_label
 
 BAND_ORDER: tuple[str, ...] = ("priority", "review", "watch")  # flagged bands, highest first
 CATEGORY_LABELS: dict[str, str] = {
@@ -176,15 +177,9 @@ class SourceRow:
 
     @property
     def health(self) -> str:
-        if self.last_status is None:
-            return "never crawled"
-        if self.failing_runs >= 2:
-            return f"failing ({self.failing_runs} runs)"
-        if self.runs == 0:
+        if self.last_status is not None and self.failing_runs < 2 and self.runs == 0:
             return "not crawled this period"
-        return {"ok": "healthy", "failed": "failed last run"}.get(
-            self.last_status, self.last_status
-        )
+        return health_label(self.last_status, self.failing_runs)
 
     @property
     def failing(self) -> bool:
