@@ -11,14 +11,17 @@ restart):
 ``claimwatch``  ``claimwatch.crawl.run_crawl`` with one ``sitemap`` source: the project spider,
                 extraction and SQLite storage (a fresh database in a temporary folder each round).
 
-Both use the same ``CONCURRENT_REQUESTS`` / ``CONCURRENT_REQUESTS_PER_DOMAIN``, no download delay,
-no AutoThrottle, and obey robots.txt. The elapsed time runs from ``spider_opened`` to
+Both use the same ``CONCURRENT_REQUESTS`` / ``CONCURRENT_REQUESTS_PER_DOMAIN`` and
+``DOWNLOAD_DELAY`` (``--download-delay``, default 0: with 0, Scrapy 2.19 on the asyncio reactor does
+not enforce the per-domain limit; 0.001 makes it hold), no AutoThrottle, and obey robots.txt. The elapsed time runs from ``spider_opened`` to
 ``spider_closed`` (so it includes the last store batch but not imports or schema migrations); CPU
 is the worker's CPU time over the same span (all threads, plus child processes that ended in it).
 
-``--latency-ms`` makes the server wait before each response, to imitate a remote site.
-``--profile`` adds one profiled claimwatch crawl per level (cProfile in every thread of the worker)
-and prints the top costs.
+``--latency-ms`` makes the server wait before each response, to imitate a remote site. Each crawl
+records how much CPU other processes used meanwhile and is redone (``--retries``) when that exceeds
+``--max-foreign`` of the machine; a worker that crashes is reported and redone too.
+``--profile`` adds one profiled crawl of each kind per level (cProfile with per-thread CPU clocks
+in every thread of the worker) and prints the CPU per thread and the top costs.
 
 Run: ``.venv/bin/python bench/crawl.py [--rounds 5] [--levels 16:8,16:2] [--latency-ms 0]``.
 """
@@ -642,7 +645,9 @@ def main(argv: list[str] | None = None) -> None:
         help="redo a crawl when other processes used more than this share of all CPUs",
     )
     parser.add_argument("--retries", type=int, default=3, help="redos per crawl at most")
-    parser.add_argument("--profile", action="store_true", help="add one profiled claimwatch crawl")
+    parser.add_argument(
+        "--profile", action="store_true", help="add one profiled crawl of each kind"
+    )
     parser.add_argument("--profile-top", type=int, default=30)
     parser.add_argument("--json", type=Path, help="also write the figures here")
     # internal: the server and worker processes
