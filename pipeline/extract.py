@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ _PARAGRAPHS = {"p", "code", "table", "row"}
 LISTING_MAX_LINK_SHARE = 0.5  # more link text than this: a listing page
 PROSE_MIN_WORDS = 15  # a paragraph this long counts as prose
 PROSE_MIN_CHARS = 150  # an article has at least this much prose
+# Scripts written without spaces between words: Han, kana. Two characters count as about one word.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +58,22 @@ def _text(element: etree._Element) -> str:
     return clean_line("".join(element.itertext()))
 
 
+def word_count(text: str) -> int:
+    """Words separated by spaces, plus one per two CJK characters (written without spaces)."""
+    cjk = len(_CJK.findall(text))
+    if not cjk:
+        return len(text.split())
+    return len(_CJK.sub(" ", text).split()) + cjk // 2
+
+
 def _link_chars(element: etree._Element) -> int:
-    return sum(len(clean_line("".join(ref.itertext()))) for ref in element.iter("ref"))
+    """Characters of navigation-like link text: a link that is itself a sentence is prose."""
+    total = 0
+    for ref in element.iter("ref"):
+        text = clean_line("".join(ref.itertext()))
+        if word_count(text) < PROSE_MIN_WORDS:
+            total += len(text)
+    return total
 
 
 def _blocks(body: etree._Element) -> tuple[list[Block], int]:
@@ -123,7 +140,7 @@ def listing_reason(blocks: list[Block], link_chars: int) -> str | None:
     prose = sum(
         len(b.text)
         for b in blocks
-        if b.kind in ("paragraph", "quote") and len(b.text.split()) >= PROSE_MIN_WORDS
+        if b.kind in ("paragraph", "quote") and word_count(b.text) >= PROSE_MIN_WORDS
     )
     if prose < PROSE_MIN_CHARS:
         return "not_article"
@@ -202,7 +219,9 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
 class ExtractPipeline:
     """Scrapy adapter around :func:`extract_html`."""
 
-    def __init__(self, stats: StatsCollector, min_chars: int, workers: int = 2) -> None:
+    # One thread: two extraction threads crashed the process with a double free inside lxml
+    # (trafilatura copying a tree), about once in 25 crawls; they brought no speed either (GIL).
+    def __init__(self, stats: StatsCollector, min_chars: int, workers: int = 1) -> None:
         self.stats = stats
         self.min_chars = min_chars
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")

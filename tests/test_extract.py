@@ -93,3 +93,17 @@ def test_windows_1252_bytes_decode() -> None:
     html = html.replace('<meta charset="utf-8">', "")
     doc = extract_html(html.encode("cp1252"), "https://wellness.example/c").document
     assert doc is not None and "café-style" in doc.text and "“Most of what" in doc.text
+
+
+def test_articles_without_spaces_or_with_linked_paragraphs_are_articles() -> None:
+    japanese = "".join(
+        f"<p>これは日本語の記事の段落です。サプリメントの効果について詳しく説明しています。{n}番目。</p>"
+        for n in range(6)
+    )
+    assert extract_html(page(japanese, lang="ja"), "https://x.example/ja").reason == "ok"
+    linked = "".join(
+        f'<h2>Deal {n}</h2><p><a href="/go/{n}">This bundle is the cheapest we have seen this '
+        f"year, and it ships with a case and two games for the price of one.</a></p>"
+        for n in range(6)
+    )
+    assert extract_html(page(linked), "https://x.example/deals").reason == "ok"
