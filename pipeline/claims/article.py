@@ -12,7 +12,7 @@ disclaimer, and whether the article speaks of opioids at all. Headings and table
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from pipeline.claims.judge import (
     SNIPPET_SENTENCES,
@@ -22,7 +22,10 @@ from pipeline.claims.judge import (
     effective_tier,
     judge,
     rebuts,
+    sentence_suppression,
 )
+from pipeline.claims.features import Features, Page, is_candidate, unit_features
+from pipeline.claims.learned import LinearModel, default_model
 from pipeline.claims.matcher import Firing, Sentence, analyse, fire
 from pipeline.claims.model import CRITERIA, RuleSet
 from pipeline.claims.scoring import (
@@ -64,6 +67,11 @@ class UnitResult:
     firings: list[Firing]
     judgement: Judgement
     claim: Claim | None
+    setting: Setting | None = None
+    candidate: bool = False
+    confidence: float | None = None  # the learned decision (candidates only)
+    features: Features = field(default_factory=dict)
+    rules_claim: bool = False  # whether the rules alone kept a firing
 
 
 @dataclass(slots=True)
@@ -167,6 +175,11 @@ class _Settings:
                 return hits[0].key
         return None
 
+    def heading_sentence(self, position: int) -> Sentence | None:
+        heading, _ = self.context[self.units[position].block]
+        found = self._sentences(heading)
+        return found[-1] if found else None
+
     def _warns(self, heading: int | None) -> bool:
         return any(s.has("warning_heading") for s in self._sentences(heading))
 
@@ -225,10 +238,15 @@ def _escalations(
 
 
 def _claim(
-    unit: Unit, judgement: Judgement, setting: Setting, article: _Article, rules: RuleSet
+    unit: Unit,
+    judgement: Judgement,
+    setting: Setting,
+    article: _Article,
+    rules: RuleSet,
+    extra_categories: frozenset[str] = frozenset(),
 ) -> Claim:
     sentence = unit.sentence
-    names = {firing.rule.category for firing in judgement.kept}
+    names = {firing.rule.category for firing in judgement.kept} | set(extra_categories)
     if judgement.groups:
         names.add("vulnerable_groups")
     categories = ordered_categories(names)
@@ -283,32 +301,121 @@ def _claim(
     )
 
 
-def analyse_document(doc: Document, rules: RuleSet) -> list[UnitResult]:
-    """Every sentence with its firings, the judgement on them and the claim (if any)."""
+# Reasons the rules set a firing aside that the learned decision may not overturn: the sentence
+# itself says the claim is false, asks it, warns against it or is the DSHEA disclaimer.
+FINAL_REASONS = frozenset({"question", "rebutted", "warning", "disclaimer", "negated", "reported", "quoted", "attributed", "rebutted_nearby"})
+
+
+def _final(result: UnitResult) -> bool:
+    """Whether the rules' "not a claim" stands whatever the model says."""
+    dropped = result.judgement.dropped
+    if dropped and not result.judgement.kept:
+        return all(reason in FINAL_REASONS for _, reason in dropped)
+    return not result.firings and sentence_suppression(result.unit.sentence) is not None
+
+
+def _rescue(sentence: Sentence, firings: list[Firing], setting: Setting) -> Judgement:
+    """The judgement of a sentence the rules set aside but the learned decision calls a claim:
+    every firing kept, the product context the sentence or its setting has, and the modifiers."""
+    verdict = Judgement(kept=list(firings), context="model")
+    substances = sentence.get("substance")
+    verdict.substance = (
+        substances[0].key if substances else setting.heading_substance or setting.article_subject
+    )
+    verdict.hedged = sentence.has("hedge")
+    if verdict.hedged:
+        verdict.mitigators.append("hedged")
+    if sentence.has("attribution"):
+        verdict.mitigators.append("attributed")
+    if sentence.toks[-1:] == ["?"]:
+        verdict.mitigators.append("rhetorical_question")
+    verdict.groups = list(sentence.get("group"))
+    return verdict
+
+
+def _decide(
+    results: list[UnitResult],
+    settings: _Settings,
+    article: _Article,
+    rules: RuleSet,
+    model: LinearModel,
+) -> None:
+    """The learned decision over every candidate unit, with the rules' verdicts as features."""
+    candidates = [r.unit.sentence for r in results if r.candidate]
+    page = Page.of(candidates)
+    for position, result in enumerate(results):
+        if not result.candidate:
+            continue
+        setting = result.setting or settings.setting(position)
+        result.setting = setting
+        features = unit_features(
+            results, position, setting, page, rules, settings.heading_sentence(position)
+        )
+        confidence = model.confidence(features)
+        result.features, result.confidence = features, confidence
+    for result in results:
+        if result.confidence is None or result.setting is None:
+            continue
+        claimed = result.confidence >= model.threshold
+        confidence = round(result.confidence, 3)
+        if claimed and result.claim is None and not _final(result):
+            judgement = _rescue(result.unit.sentence, result.firings, result.setting)
+            extra = frozenset() if judgement.kept else frozenset(
+                model.category_names(result.features)
+            )  # fmt: skip
+            result.judgement = judgement
+            result.claim = _claim(result.unit, judgement, result.setting, article, rules, extra)
+        elif not claimed and result.claim is not None:
+            result.judgement.dropped += [(f.rule.id, "model") for f in result.judgement.kept]
+            result.judgement.kept = []
+            result.claim = None
+        if result.claim is not None:
+            terms = tuple(model.explain(result.features))
+            result.claim = replace(result.claim, confidence=confidence, features=terms)
+
+
+def analyse_document(
+    doc: Document, rules: RuleSet, model: LinearModel | None = None
+) -> list[UnitResult]:
+    """Every sentence with its firings, the judgement on them and the claim (if any).
+
+    ``model`` is the learned decision (default: the shipped weights); with
+    :meth:`LinearModel.rules_only` the rules' verdict is final.
+    """
+    model = default_model() if model is None else model
     units = segment(doc, rules)
     article = _article(doc, units, rules)
     settings = _Settings(units, doc, article, rules)
     results: list[UnitResult] = []
     for position, unit in enumerate(units):
         firings = fire(unit.sentence, rules)
+        candidate = not model.passthrough and is_candidate(unit.sentence, bool(firings))
         if not firings:
-            results.append(UnitResult(unit, firings, Judgement(), None))
+            results.append(UnitResult(unit, firings, Judgement(), None, candidate=candidate))
             continue
         setting = settings.setting(position)
         judgement = judge(unit.sentence, firings, setting, rules)
         claim = _claim(unit, judgement, setting, article, rules) if judgement.kept else None
-        results.append(UnitResult(unit, firings, judgement, claim))
+        results.append(
+            UnitResult(unit, firings, judgement, claim, setting, candidate, None, {}, bool(claim))
+        )
+    if not model.passthrough:
+        _decide(results, settings, article, rules, model)
     return results
 
 
-def score_document(doc: Document, rules: RuleSet) -> ArticleScore:
-    """The claims of a document and its risk, with the hash of the rules that scored it."""
-    results = analyse_document(doc, rules)
+def score_document(
+    doc: Document, rules: RuleSet, model: LinearModel | None = None
+) -> ArticleScore:
+    """The claims of a document and its risk, with the hashes of the rules and the model."""
+    model = default_model() if model is None else model
+    results = analyse_document(doc, rules, model)
     claims = tuple(result.claim for result in results if result.claim is not None)
     return ArticleScore(
         claims=claims,
         risk=article_risk(claims, rules.scoring),
         rules_sha256=rules.sha256,
         rules_version=rules.version,
+        model_sha256=model.sha256,
         stats={"sentences": len(results), "claims": len(claims)},
     )

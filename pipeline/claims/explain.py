@@ -2,13 +2,15 @@
 
 :func:`explain` scores one sentence on its own (as a one-paragraph document) and shows every
 lexicon hit, every rule that fired, why a firing was set aside (negated, rebutted, reported, no
-product context...) and, for a claim, how its score was computed. :func:`check_rules` runs every
-rule's examples the same way and returns the failures.
+product context...), the learned decision's confidence and the features that weighed most, and,
+for a claim, how its score was computed. :func:`check_rules` runs every rule's examples with the
+rules alone (an example tests a rule, not the model) and returns the failures.
 """
 
 from __future__ import annotations
 
 from pipeline.claims.article import UnitResult, analyse_document
+from pipeline.claims.learned import LinearModel, default_model
 from pipeline.claims.model import RuleSet, criterion_label
 from pipeline.claims.scoring import Claim
 from pipeline.document import Block, Document
@@ -20,11 +22,15 @@ def sentence_document(sentence: str) -> Document:
     return Document(blocks=(Block("paragraph", " ".join(sentence.split())),))
 
 
-def rules_fired(sentence: str, rules: RuleSet) -> tuple[set[str], set[str]]:
-    """(rule ids kept as claims, rule ids that fired but were set aside) for one sentence."""
+def rules_fired(
+    sentence: str, rules: RuleSet, model: LinearModel | None = None
+) -> tuple[set[str], set[str]]:
+    """(rule ids kept as claims, rule ids that fired but were set aside) for one sentence, by the
+    rules alone unless a ``model`` is given."""
     kept: set[str] = set()
     fired: set[str] = set()
-    for result in analyse_document(sentence_document(sentence), rules):
+    model = model or LinearModel.rules_only()
+    for result in analyse_document(sentence_document(sentence), rules, model):
         fired.update(firing.rule.id for firing in result.firings)
         if result.claim is not None:
             kept.update(result.claim.rules)
@@ -66,21 +72,45 @@ def _claim_lines(claim: Claim, rules: RuleSet) -> list[str]:
         lines.append(f"    criterion: {'; '.join(criterion_label(c) for c in claim.criteria)}")
     if claim.escalations:
         lines.append(f"    escalations: {', '.join(claim.escalations)}")
+    if claim.confidence is not None:
+        lines.append(f"    confidence: {claim.confidence:.2f}")
     return lines
 
 
-def explain(sentence: str, rules: RuleSet) -> str:
-    """Which rules fire on a sentence and why; whether it is a claim and how it scores."""
-    results = analyse_document(sentence_document(sentence), rules)
+def _model_lines(result: UnitResult, model: LinearModel) -> list[str]:
+    if result.confidence is None:
+        return ["  model: not a candidate (no claim vocabulary)"] if not model.passthrough else []
+    verdict = "claim" if result.confidence >= model.threshold else "not a claim"
+    terms = ", ".join(f"{name} {weight:+.2f}" for name, weight in model.explain(result.features))
+    lines = [
+        f"  model: confidence {result.confidence:.2f} (threshold {model.threshold:.2f}):"
+        f" {verdict}; rules alone: {'claim' if result.rules_claim else 'not a claim'}",
+        f"    weighed most: {terms or '(intercept only)'}",
+    ]
+    return lines
+
+
+def explain(sentence: str, rules: RuleSet, model: LinearModel | None = None) -> str:
+    """Which rules fire on a sentence and why; the learned decision; whether it is a claim and
+    how it scores."""
+    model = default_model() if model is None else model
+    results = analyse_document(sentence_document(sentence), rules, model)
     if not results:
         return "(no text)"
-    out: list[str] = [f"rules {rules.version} sha256 {rules.sha256[:12]}"]
+    header = f"rules {rules.version} sha256 {rules.sha256[:12]}"
+    if not model.passthrough:
+        header += f"; model sha256 {model.sha256[:12]}"
+    out: list[str] = [header]
     for result in results:
         out.append(f"sentence: {result.unit.sentence.text}")
         out.append("  lexicon hits:")
         out.extend(_hits_line(result) or ["    (none)"])
+        out.extend(_model_lines(result, model))
         if not result.firings:
-            out.append("  no rule fired: not a claim")
+            if result.claim is not None:
+                out.extend(_claim_lines(result.claim, rules))
+            else:
+                out.append("  no rule fired: not a claim")
             continue
         by_rule = {firing.rule.id: firing for firing in result.firings}
         kept = {firing.rule.id: firing for firing in result.judgement.kept}

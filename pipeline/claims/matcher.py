@@ -40,6 +40,7 @@ class Sentence:
     _starts: dict[str, dict[int, list[Hit]]] | None = None
     _tokset: frozenset[str] | None = None
     tiers: dict[Hit, str] = field(default_factory=dict)  # condition tiers, memoised by the judge
+    memo: dict[str, list[str]] = field(default_factory=dict)  # derived token lists (features)
 
     @property
     def tokset(self) -> frozenset[str]:

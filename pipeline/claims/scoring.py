@@ -71,6 +71,8 @@ class Claim:
     context: str = "sentence"
     condition_source: str | None = None
     escalations: tuple[str, ...] = ()
+    confidence: float | None = None  # the learned decision's probability (None: rules only)
+    features: tuple[tuple[str, float], ...] = ()  # the terms that weighed most in the decision
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -91,6 +93,8 @@ class Claim:
             "context": self.context,
             "condition_source": self.condition_source,
             "escalations": list(self.escalations),
+            "confidence": self.confidence,
+            "features": [{"feature": name, "weight": weight} for name, weight in self.features],
         }
 
 
@@ -113,6 +117,7 @@ class ArticleScore:
     rules_sha256: str = ""
     rules_version: str = ""
     stats: dict[str, int] = field(default_factory=dict)
+    model_sha256: str = ""  # the weights file of the learned decision ("" when rules only)
 
     def as_json(self) -> dict[str, Any]:
         return {

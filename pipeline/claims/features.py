@@ -1,0 +1,377 @@
+"""The features a learned claim decision reads: what the rules saw, where, and in what voice.
+
+:func:`unit_features` describes one sentence (a *unit*) of a scored document as a sparse mapping of
+feature names to values. Everything comes from what the rule matcher already found, so a feature
+can always be explained in the words of the rule file:
+
+- ``fire:<rule>`` / ``fcat:<category>``: a rule fired; ``kept:<category>``: the judge kept it as a
+  claim; ``drop:<reason>`` and ``drop:<category>:<reason>``: why it was set aside (negated,
+  reported, no_context, warning_section, ...); ``ctx:<source>``: where product context came from.
+- ``lex:<lexicon>``: a lexicon or cue occurs; ``tier:<tier>``: the severity of the conditions named;
+  ``unlawful``: an ingredient outside the supplement definition.
+- clause scope of the cues that change a sentence's force (negation, hedge, attribution, report,
+  study, rebuttal, question, endorsement, warning): ``scope:<cue>:before`` when the cue stands before
+  the claim words in the same clause, ``:after`` after them in the same clause, ``:apart`` in
+  another clause; ``front:concessive`` for a fronted "although / while / even if" clause that holds
+  the claim words ("Although it may ease pain, ...").
+- ``kind:<block kind>``, ``implied`` (heading or table of contents), ``heading:question``,
+  ``heading:warns``, ``heading:condition``, ``snippet`` (a document of one or two sentences).
+- neighbours: ``prev:`` and ``next:`` versions of ``kept``, ``fired``, ``condition``, ``rebuts``
+  in the same block; ``pronoun_subject`` (the sentence opens with "it", "this", "they" ...)
+  and ``pronoun_after_substance`` when the sentence before named a substance.
+- the page's voice, detected from the page itself (:class:`PageVoice`): the shares of its
+  candidate sentences that report, attribute, rebut, cite studies or sell, and of first-person
+  ("we", "our") and second-person ("you") sentences; ``voice:reportive×kept`` crosses it with
+  the rules' verdict. Voice is a feature, never a switch.
+- ``ng:<n-gram>``: word 1- to 3-grams of the sentence with lexicon phrases replaced by their slot
+  (``<substance>``, ``<condition>``, ``<drug>``, ``<group>``), so "kratom eases withdrawal" and
+  "kava eases anxiety" share ``<substance> eases <condition>``. Training keeps only the n-grams
+  seen in at least two articles, so no sentence can be memorised.
+
+Only *candidate* units are described (:func:`is_candidate`): units where the eager lexicon scan
+found a substance, condition, drug, group or claim vocabulary, or a rule fired. The rest are not
+claims by construction, which keeps ordinary prose as cheap to score as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pipeline.claims.judge import effective_tier, is_genuine_question, rebuts
+from pipeline.claims.matcher import Sentence
+
+if TYPE_CHECKING:
+    from pipeline.claims.article import UnitResult
+    from pipeline.claims.judge import Setting
+    from pipeline.claims.model import RuleSet
+
+Features = dict[str, float]
+
+# The eager lexicons that make a unit a candidate for a claim: one strong one, or two weak ones
+# (a "reduce" or an "oil" alone is everyday prose).
+STRONG_LEXICONS = frozenset(
+    {
+        "condition", "disease_class", "substance", "drug", "group", "safety_claim",
+        "certainty_claim", "status_claim", "dose_unit", "product_ref", "implicit_subject",
+        "cure_word",
+    }
+)  # fmt: skip
+WEAK_LEXICONS = frozenset(
+    {
+        "treat", "use_for", "product_noun", "medical_care", "immune_support", "drug_generic",
+        "substitute_word", "replace_verb",
+    }
+)  # fmt: skip
+# Lexicon phrases that become slots in the n-grams (longest first when they overlap).
+SLOTS = {
+    "substance": "<substance>",
+    "condition": "<condition>",
+    "disease_class": "<condition>",
+    "drug": "<drug>",
+    "group": "<group>",
+}
+# The words a claim is made with: the scope of a cue is measured against the first of these.
+CORE_LEXICONS = (
+    "condition", "disease_class", "treat", "cure_word", "safety_claim", "certainty_claim",
+    "status_claim", "substitute_word", "replace_verb", "dose_unit", "immune_support", "use_for",
+)  # fmt: skip
+SCOPED_CUES = (
+    "negation", "hedge", "attribution", "report", "study_report", "rebuttal", "endorsement",
+    "warning", "group_warning", "outcome", "agent", "harm", "evidence_word", "interrogative",
+)  # fmt: skip
+CONCESSIVE = frozenset({"although", "though", "while", "whilst", "even", "despite", "whereas"})
+PRONOUNS = frozenset({"it", "this", "they", "these", "its", "their", "such", "that", "those"})
+FIRST_PERSON = frozenset({"we", "our", "us", "ours"})
+SECOND_PERSON = frozenset({"you", "your", "yours"})
+VOICE_CUES = ("report", "attribution", "rebuttal", "study_report", "commercial", "product_ref")
+MAX_NGRAM = 3
+MAX_TOKENS = 80  # n-grams of the first tokens only: a runaway sentence costs no more than this
+
+
+def is_candidate(sentence: Sentence, fired: bool) -> bool:
+    """Whether a unit can be a claim at all: a rule fired, or a strong claim lexicon occurs, or
+    two weak ones do."""
+    if fired:
+        return True
+    present = sentence.by_lex.keys()
+    if not STRONG_LEXICONS.isdisjoint(present):
+        return True
+    return len(WEAK_LEXICONS.intersection(present)) >= 2
+
+
+@dataclass(frozen=True, slots=True)
+class PageVoice:
+    """How the page speaks, as shares of its candidate sentences (0..1)."""
+
+    report: float = 0.0
+    attribution: float = 0.0
+    rebuttal: float = 0.0
+    study_report: float = 0.0
+    commercial: float = 0.0
+    product_ref: float = 0.0
+    first_person: float = 0.0
+    second_person: float = 0.0
+    question: float = 0.0
+
+    @property
+    def reportive(self) -> float:
+        """A page that reports, attributes, rebuts and cites studies (news, fact check, authority)."""
+        return min(1.0, self.report + self.attribution + self.rebuttal + self.study_report)
+
+    def features(self) -> Features:
+        out = {f"voice:{name}": getattr(self, name) for name in self.__slots__}
+        out["voice:reportive"] = self.reportive
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """What every unit of one page shares: its voice, as features computed once."""
+
+    voice: PageVoice
+    features: Features
+
+    @classmethod
+    def of(cls, sentences: Sequence[Sentence]) -> Page:
+        voice = page_voice(sentences)
+        return cls(voice, voice.features())
+
+
+def page_voice(sentences: Sequence[Sentence]) -> PageVoice:
+    """The voice of a page from its candidate sentences (scans their cues once)."""
+    if not sentences:
+        return PageVoice()
+    n = len(sentences)
+    shares = {name: sum(1 for s in sentences if s.has(name)) / n for name in VOICE_CUES}
+    first = sum(1 for s in sentences if not FIRST_PERSON.isdisjoint(s.tokset)) / n
+    second = sum(1 for s in sentences if not SECOND_PERSON.isdisjoint(s.tokset)) / n
+    question = sum(1 for s in sentences if s.toks[-1:] == ["?"]) / n
+    return PageVoice(**shares, first_person=first, second_person=second, question=question)
+
+
+def grams_of(sentence: Sentence, prefix: str, longest: int = MAX_NGRAM) -> list[str]:
+    """The slotted n-grams of a sentence as feature names (``prefix`` + gram), computed once per
+    sentence, prefix and length."""
+    key = f"{prefix}{longest}"
+    found = sentence.memo.get(key)
+    if found is None:
+        base = sentence.memo.get("grams")
+        if base is None:
+            base = sentence.memo["grams"] = ngrams(slotted(sentence))
+        grams = base if longest == MAX_NGRAM else [g for g in base if g.count(" ") < longest]
+        found = sentence.memo[key] = [prefix + gram for gram in grams]
+    return found
+
+
+def slotted(sentence: Sentence) -> list[str]:
+    """The sentence's tokens with lexicon phrases replaced by their slot names."""
+    spans: list[tuple[int, int, str]] = []
+    for lexicon, slot in SLOTS.items():
+        for hit in sentence.by_lex.get(lexicon, ()):
+            spans.append((hit.start, -hit.end, slot))
+    toks = sentence.toks[:MAX_TOKENS]
+    if not spans:
+        return list(toks)
+    spans.sort()
+    out: list[str] = []
+    position = 0
+    for start, negative_end, slot in spans:
+        if start < position or start >= len(toks):
+            continue
+        out.extend(toks[position:start])
+        out.append(slot)
+        position = -negative_end
+    out.extend(toks[position:])
+    return out
+
+
+def ngrams(toks: Sequence[str], longest: int = MAX_NGRAM) -> list[str]:
+    """Word 1- to ``longest``-grams (punctuation kept: it marks clauses and questions)."""
+    grams: list[str] = []
+    count = len(toks)
+    for n in range(1, longest + 1):
+        for i in range(count - n + 1):
+            grams.append(" ".join(toks[i : i + n]))
+    return grams
+
+
+def _core(sentence: Sentence, result: UnitResult) -> int | None:
+    positions = [firing.start for firing in result.firings]
+    for lexicon in CORE_LEXICONS:
+        positions.extend(hit.start for hit in sentence.by_lex.get(lexicon, ()))
+    if not positions:
+        positions = [hit.start for hit in sentence.by_lex.get("substance", ())]
+    return min(positions) if positions else None
+
+
+def scope_features(sentence: Sentence, result: UnitResult, out: Features) -> None:
+    """Where each cue stands against the claim words: same clause before or after, or apart."""
+    core = _core(sentence, result)
+    breaks = sorted(hit.start for hit in sentence.get("clause_break"))
+    exceptions = {hit.start for hit in sentence.get("negation_exception")}
+
+    def clause(position: int) -> int:
+        return sum(1 for b in breaks if b < position)
+
+    core_clause = clause(core) if core is not None else -1
+    for cue in SCOPED_CUES:
+        hits = sentence.get(cue)
+        if cue == "negation":
+            hits = [hit for hit in hits if hit.start not in exceptions]
+        if not hits:
+            continue
+        out[f"lex:{cue}"] = 1.0
+        if core is None:
+            continue
+        for hit in hits:
+            if clause(hit.start) != core_clause:
+                where = "apart"
+            else:
+                where = "before" if hit.start <= core else "after"
+            out[f"scope:{cue}:{where}"] = 1.0
+    toks = sentence.toks
+    if toks and toks[0] in CONCESSIVE:
+        out["front:concessive"] = 1.0
+        first_break = next((b for b in breaks if b > 0), len(toks))
+        if core is not None and core < first_break:
+            out["front:concessive_core"] = 1.0
+    if toks[-1:] == ["?"]:
+        out["question"] = 1.0
+        if is_genuine_question(sentence):
+            out["question:genuine"] = 1.0
+
+
+def rule_features(result: UnitResult, rules: RuleSet, out: Features) -> None:
+    judgement = result.judgement
+    for firing in result.firings:
+        out[f"fire:{firing.rule.id}"] = 1.0
+        out[f"fcat:{firing.rule.category}"] = 1.0
+    for firing in judgement.kept:
+        out[f"kept:{firing.rule.category}"] = 1.0
+    if judgement.kept:
+        out["kept"] = 1.0
+    by_id = {firing.rule.id: firing.rule.category for firing in result.firings}
+    for rule_id, reason in judgement.dropped:
+        out[f"drop:{reason}"] = 1.0
+        out[f"drop:{by_id.get(rule_id, '?')}:{reason}"] = 1.0
+    if judgement.context:
+        out[f"ctx:{judgement.context}"] = 1.0
+    if judgement.groups:
+        out["groups"] = 1.0
+
+
+def lexicon_features(sentence: Sentence, rules: RuleSet, out: Features) -> None:
+    for lexicon in sentence.lexicons:
+        if lexicon != "^" and not lexicon.startswith("="):
+            out[f"lex:{lexicon}"] = 1.0
+    for hit in (*sentence.by_lex.get("condition", ()), *sentence.by_lex.get("disease_class", ())):
+        out[f"tier:{effective_tier(sentence, hit, rules)}"] = 1.0
+    for hit in sentence.by_lex.get("substance", ()):
+        entry = rules.entry("substance", hit.key)
+        if entry is not None and entry.unlawful:
+            out["unlawful"] = 1.0
+            break
+
+
+def _neighbour(prefix: str, result: UnitResult | None, out: Features) -> None:
+    if result is None:
+        return
+    sentence = result.unit.sentence
+    if result.claim is not None:
+        out[f"{prefix}:kept"] = 1.0
+    if result.firings:
+        out[f"{prefix}:fired"] = 1.0
+    if "condition" in sentence.by_lex:
+        out[f"{prefix}:condition"] = 1.0
+    if "substance" in sentence.by_lex:
+        out[f"{prefix}:substance"] = 1.0
+    if result.firings and rebuts(sentence):
+        out[f"{prefix}:rebuts"] = 1.0
+
+
+def _context_words(
+    same_block: UnitResult | None,
+    before: UnitResult | None,
+    heading: Sentence | None,
+    out: Features,
+) -> None:
+    """The words around a sentence: its heading's and the sentence before it (slotted unigrams and
+    bigrams), so "Is it safe for kids?" can frame "Yes!" and a benefit heading its paragraph."""
+    if heading is not None:
+        out.update(dict.fromkeys(grams_of(heading, "h:", 2), 1.0))
+    if before is not None:
+        out.update(dict.fromkeys(grams_of(before.unit.sentence, "p:", 1), 1.0))
+        if before.unit.kind == "heading" and before.unit.sentence.toks[-1:] == ["?"]:
+            out["prev:question_heading"] = 1.0
+    if same_block is None:
+        out["first_in_block"] = 1.0
+
+
+LENGTHS = (3, 6, 12, 25, 40)
+
+
+def _shape(sentence: Sentence, out: Features) -> None:
+    """Length, capitals and what the sentence opens with."""
+    words = sum(1 for tok in sentence.toks if tok[0].isalnum())
+    bucket = next((limit for limit in LENGTHS if words <= limit), 99)
+    out[f"len:{bucket}"] = 1.0
+    if words >= 2 and sentence.text.isupper():
+        out["shape:caps"] = 1.0
+    for lexicon, hits in sentence.by_lex.items():
+        if lexicon != "^" and not lexicon.startswith("=") and any(h.start == 0 for h in hits):
+            out[f"start:{lexicon}"] = 1.0
+    if "!" in sentence.toks:
+        out["shape:exclamation"] = 1.0
+
+
+def unit_features(
+    results: Sequence[UnitResult],
+    position: int,
+    setting: Setting,
+    page: Page,
+    rules: RuleSet,
+    heading: Sentence | None = None,
+) -> Features:
+    """The features of the unit at ``position`` (see the module docstring)."""
+    result = results[position]
+    unit = result.unit
+    sentence = unit.sentence
+    out: Features = {f"kind:{unit.kind}": 1.0}
+    if unit.implied:
+        out["implied"] = 1.0
+    if setting.snippet:
+        out["snippet"] = 1.0
+    if setting.warning_section:
+        out["heading:warns"] = 1.0
+    if setting.heading_condition:
+        out["heading:condition"] = 1.0
+    if setting.heading_substance:
+        out["heading:substance"] = 1.0
+    if setting.article_subject:
+        out["article:subject"] = 1.0
+    if heading is not None and heading.toks[-1:] == ["?"]:
+        out["heading:question"] = 1.0
+    rule_features(result, rules, out)
+    lexicon_features(sentence, rules, out)
+    scope_features(sentence, result, out)
+    previous = results[position - 1] if position > 0 else None
+    following = results[position + 1] if position + 1 < len(results) else None
+    if previous is not None and previous.unit.block != unit.block:
+        previous = None
+    if following is not None and following.unit.block != unit.block:
+        following = None
+    _neighbour("prev", previous, out)
+    _neighbour("next", following, out)
+    if sentence.toks and sentence.toks[0] in PRONOUNS:
+        out["pronoun_subject"] = 1.0
+        if previous is not None and "substance" in previous.unit.sentence.by_lex:
+            out["pronoun_after_substance"] = 1.0
+    _context_words(previous, results[position - 1] if position > 0 else None, heading, out)
+    _shape(sentence, out)
+    out.update(page.features)
+    if "kept" in out:
+        out["voice:reportive×kept"] = page.voice.reportive
+    out.update(dict.fromkeys(grams_of(sentence, "ng:"), 1.0))
+    return out

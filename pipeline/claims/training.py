@@ -1,0 +1,353 @@
+"""Training and honest evaluation of the learned claim decision (scikit-learn, offline only).
+
+:func:`train` fits the shipped kind of model from labelled units (:mod:`pipeline.claims.units`):
+
+1. Every article is rebuilt as a document and scored by the rules; each candidate sentence gets
+   its features (:mod:`pipeline.claims.features`) and the label of the units it covers.
+2. Features seen in fewer than ``min_articles`` (2) training articles are dropped, so no n-gram
+   particular to one page, let alone one sentence, reaches the weights.
+3. An L2 logistic regression is fitted; its regularisation ``C`` and the decision threshold are
+   chosen by article-grouped cross-validation *inside* the training data (best F1 of the
+   out-of-fold predictions). One-vs-rest heads for the categories are fitted on the risky units.
+
+:func:`cross_validate` is the figure to report: article-grouped k-fold, each fold's model trained
+(with its own inner selection) without any unit of the fold's articles, then the fold's articles
+scored end to end by :func:`pipeline.claims.article.score_document`. No figure comes from rows a
+model was fitted on.
+
+Everything is seeded; the same data, seed and rules give the same weights file.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from sklearn.linear_model import LogisticRegression
+
+from pipeline.claims.article import analyse_document, score_document
+from pipeline.claims.features import Features
+from pipeline.claims.learned import Head, LinearModel
+from pipeline.claims.model import CATEGORIES, RuleSet
+from pipeline.claims.units import LabelledUnit, align, by_article, covers, rebuild
+
+C_GRID = (0.05, 0.15, 0.5)
+MIN_ARTICLES = 2
+MENTION_WEIGHT = 1.0  # reported, negated or warned-against claims weigh as much as any other unit
+INNER_FOLDS = 4
+CATEGORY_C = 1.0  # the category heads: L1, so each keeps only the features that name its category
+WEIGHT_DIGITS = 4
+_FEATURE_ONLY = LinearModel(Head(0.0, {}), threshold=0.999999, source="features")
+
+
+@dataclass(slots=True)
+class Example:
+    """One candidate sentence of one article: its features and its labels."""
+
+    article: str
+    features: Features
+    risky: bool
+    categories: frozenset[str]
+    weight: float = 1.0
+
+
+def examples_of(articles: dict[str, list[LabelledUnit]], rules: RuleSet) -> list[Example]:
+    """The candidate sentences of every article, labelled from the units they cover."""
+    out: list[Example] = []
+    for article_id, units in articles.items():
+        document, spans = rebuild(units)
+        results = analyse_document(document, rules, _FEATURE_ONLY)
+        mapping = align(spans, [(r.unit.start, r.unit.end) for r in results])
+        for result, covered in zip(results, mapping, strict=True):
+            if not result.candidate or not covered:
+                continue
+            risky = any(spans[i].unit.risky for i in covered)
+            names = frozenset().union(*(spans[i].unit.categories for i in covered))
+            mention = not risky and any(spans[i].unit.mentions for i in covered)
+            weight = MENTION_WEIGHT if mention else 1.0
+            out.append(
+                Example(article_id, result.features, risky, names if risky else frozenset(), weight)
+            )
+    return out
+
+
+def vocabulary(examples: Sequence[Example], min_articles: int = MIN_ARTICLES) -> dict[str, int]:
+    seen: dict[str, set[str]] = {}
+    for example in examples:
+        for name in example.features:
+            seen.setdefault(name, set()).add(example.article)
+    names = sorted(name for name, articles in seen.items() if len(articles) >= min_articles)
+    return {name: index for index, name in enumerate(names)}
+
+
+def matrix(examples: Sequence[Example], vocab: dict[str, int]) -> csr_matrix:
+    rows: list[int] = []
+    cols: list[int] = []
+    values: list[float] = []
+    for row, example in enumerate(examples):
+        for name, value in example.features.items():
+            column = vocab.get(name)
+            if column is not None and value:
+                rows.append(row)
+                cols.append(column)
+                values.append(value)
+    return csr_matrix((values, (rows, cols)), shape=(len(examples), len(vocab)), dtype=np.float64)
+
+
+def group_folds(groups: Sequence[str], k: int, seed: int) -> list[set[str]]:
+    """``k`` disjoint sets of groups, shuffled with ``seed``, balanced by count."""
+    names = sorted(set(groups))
+    random.Random(seed).shuffle(names)
+    folds: list[set[str]] = [set() for _ in range(min(k, len(names)))]
+    for number, name in enumerate(names):
+        folds[number % len(folds)].add(name)
+    return folds
+
+
+def _fit(
+    x: csr_matrix, y: np.ndarray, c: float, seed: int, weights: np.ndarray | None = None,
+    penalty: str = "l2",
+) -> LogisticRegression:  # fmt: skip
+    model = LogisticRegression(
+        C=c, l1_ratio=1.0 if penalty == "l1" else 0.0, max_iter=2000, solver="liblinear",
+        random_state=seed,
+    )
+    model.fit(x, y, sample_weight=weights)
+    return model
+
+
+def _weights(examples: Sequence[Example]) -> np.ndarray:
+    return np.array([e.weight for e in examples])
+
+
+def best_threshold(probabilities: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """The threshold with the best F1 on these predictions, and that F1."""
+    best = (0.5, -1.0)
+    positives = labels.sum()
+    for threshold in np.arange(0.2, 0.81, 0.025):
+        predicted = probabilities >= threshold
+        tp = float((predicted & labels).sum())
+        fp = float((predicted & ~labels).sum())
+        f1 = 2 * tp / (2 * tp + fp + (positives - tp)) if positives else 0.0
+        if f1 > best[1]:
+            best = (round(float(threshold), 3), f1)
+    return best
+
+
+def _select(examples: Sequence[Example], seed: int) -> tuple[float, float, float]:
+    """C and the threshold, by article-grouped cross-validation within ``examples``."""
+    groups = [e.article for e in examples]
+    labels = np.array([e.risky for e in examples])
+    folds = group_folds(groups, INNER_FOLDS, seed)
+    best = (C_GRID[0], 0.5, -1.0)
+    for c in C_GRID:
+        probabilities = np.zeros(len(examples))
+        for fold in folds:
+            train_rows = [i for i, g in enumerate(groups) if g not in fold]
+            test_rows = [i for i, g in enumerate(groups) if g in fold]
+            train_examples = [examples[i] for i in train_rows]
+            vocab = vocabulary(train_examples)
+            fitted = _fit(
+                matrix(train_examples, vocab), labels[train_rows], c, seed, _weights(train_examples)
+            )
+            test_x = matrix([examples[i] for i in test_rows], vocab)
+            probabilities[test_rows] = fitted.predict_proba(test_x)[:, 1]
+        threshold, f1 = best_threshold(probabilities, labels)
+        if f1 > best[2]:
+            best = (c, threshold, f1)
+    return best
+
+
+def _head(fitted: LogisticRegression, vocab: dict[str, int]) -> Head:
+    names = list(vocab)
+    coefficients = fitted.coef_[0]
+    weights = {
+        names[i]: round(float(w), WEIGHT_DIGITS)
+        for i, w in enumerate(coefficients)
+        if abs(w) >= 10**-WEIGHT_DIGITS
+    }
+    return Head(round(float(fitted.intercept_[0]), WEIGHT_DIGITS), weights)
+
+
+def fit_examples(
+    examples: Sequence[Example], seed: int = 13, c: float | None = None,
+    threshold: float | None = None,
+) -> LinearModel:  # fmt: skip
+    """A model from labelled examples (C and threshold chosen by inner CV unless given)."""
+    inner_f1 = None
+    if c is None or threshold is None:
+        c, threshold, inner_f1 = _select(examples, seed)
+    vocab = vocabulary(examples)
+    x = matrix(examples, vocab)
+    labels = np.array([e.risky for e in examples])
+    head = _head(_fit(x, labels, c, seed, _weights(examples)), vocab)
+    categories: dict[str, Head] = {}
+    risky_rows = [i for i, e in enumerate(examples) if e.risky]
+    for name in CATEGORIES:
+        y = np.array([name in examples[i].categories for i in risky_rows])
+        if y.sum() >= 5 and (~y).sum() >= 5:
+            fitted = _fit(x[risky_rows], y, CATEGORY_C, seed, penalty="l1")
+            categories[name] = _head(fitted, vocab)
+    return LinearModel(
+        head=head,
+        threshold=float(threshold),
+        categories=categories,
+        source="trained",
+        trained={
+            "examples": len(examples),
+            "articles": len({e.article for e in examples}),
+            "positives": int(labels.sum()),
+            "features": len(vocab),
+            "c": c,
+            "inner_cv_f1": None if inner_f1 is None else round(inner_f1, 4),
+            "seed": seed,
+            "min_articles": MIN_ARTICLES,
+        },
+    )
+
+
+def train(units: Sequence[LabelledUnit], rules: RuleSet, seed: int = 13) -> LinearModel:
+    """The shipped kind of model, fitted on every unit given."""
+    model = fit_examples(examples_of(by_article(units), rules), seed)
+    trained = dict(model.trained)
+    trained.update(rules_sha256=rules.sha256, units=len(units))
+    return LinearModel(model.head, model.threshold, model.categories, "", "trained", trained)
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Predicted:
+    unit: LabelledUnit
+    risky: bool
+    categories: frozenset[str]
+
+
+def predict_article(
+    units: Sequence[LabelledUnit], rules: RuleSet, model: LinearModel
+) -> list[Predicted]:
+    """Score one article end to end and read each labelled unit's verdict off the claims."""
+    document, spans = rebuild(units)
+    score = score_document(document, rules, model)
+    out: list[Predicted] = []
+    for span in spans:
+        names: set[str] = set()
+        risky = False
+        for claim in score.claims:
+            if covers(span, claim.start, claim.end):
+                risky = True
+                names.update(claim.categories)
+        out.append(Predicted(span.unit, risky, frozenset(names)))
+    return out
+
+
+@dataclass(slots=True)
+class Figures:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    tn: int = 0
+
+    def add(self, gold: bool, predicted: bool) -> None:
+        if gold and predicted:
+            self.tp += 1
+        elif predicted:
+            self.fp += 1
+        elif gold:
+            self.fn += 1
+        else:
+            self.tn += 1
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "units": self.tp + self.fp + self.fn + self.tn,
+            "risky": self.tp + self.fn,
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+        }
+
+
+@dataclass(slots=True)
+class Evaluation:
+    overall: Figures = field(default_factory=Figures)
+    by_batch: dict[str, Figures] = field(default_factory=dict)
+    by_kind: dict[str, Figures] = field(default_factory=dict)
+    by_category: dict[str, Figures] = field(default_factory=dict)
+    mentions: Counter[str] = field(default_factory=Counter)  # "units", "flagged"
+    folds: int = 0
+    predictions: list[Predicted] = field(default_factory=list)
+
+    def add(self, predicted: Predicted) -> None:
+        unit = predicted.unit
+        self.predictions.append(predicted)
+        self.overall.add(unit.risky, predicted.risky)
+        self.by_batch.setdefault(unit.batch, Figures()).add(unit.risky, predicted.risky)
+        self.by_kind.setdefault(unit.article_kind, Figures()).add(unit.risky, predicted.risky)
+        for name in CATEGORIES:
+            gold, guess = name in unit.categories, name in predicted.categories
+            if gold or guess:
+                self.by_category.setdefault(name, Figures()).add(gold, guess)
+        if unit.mentions and not unit.risky:
+            self.mentions["units"] += 1
+            self.mentions["flagged"] += predicted.risky
+
+    @property
+    def mentions_flagged(self) -> float:
+        return self.mentions["flagged"] / self.mentions["units"] if self.mentions["units"] else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "folds": self.folds,
+            "overall": self.overall.as_json(),
+            "mentions_flagged": round(self.mentions_flagged, 4),
+            "by_batch": {k: v.as_json() for k, v in sorted(self.by_batch.items())},
+            "by_kind": {k: v.as_json() for k, v in sorted(self.by_kind.items())},
+            "by_category": {k: v.as_json() for k, v in sorted(self.by_category.items())},
+        }
+
+
+def cross_validate(
+    units: Sequence[LabelledUnit], rules: RuleSet, folds: int = 5, seed: int = 13
+) -> tuple[Evaluation, list[LinearModel]]:
+    """Article-grouped k-fold: each fold scored by a model that never saw its articles."""
+    articles = by_article(units)
+    examples = examples_of(articles, rules)
+    evaluation = Evaluation(folds=folds)
+    models: list[LinearModel] = []
+    for fold in group_folds(list(articles), folds, seed):
+        train_examples = [e for e in examples if e.article not in fold]
+        model = fit_examples(train_examples, seed)
+        models.append(model)
+        for article_id in sorted(fold):
+            for predicted in predict_article(articles[article_id], rules, model):
+                evaluation.add(predicted)
+    return evaluation, models
+
+
+def evaluate(units: Sequence[LabelledUnit], rules: RuleSet, model: LinearModel) -> Evaluation:
+    """A fixed model on these units (for data the model was *not* trained on)."""
+    evaluation = Evaluation()
+    for article_units in by_article(units).values():
+        for predicted in predict_article(article_units, rules, model):
+            evaluation.add(predicted)
+    return evaluation
