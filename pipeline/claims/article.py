@@ -183,15 +183,21 @@ class _Settings:
     def _warns(self, heading: int | None) -> bool:
         return any(s.has("warning_heading") for s in self._sentences(heading))
 
-    def setting(self, position: int) -> Setting:
+    def setting(self, position: int, nearby_cues: bool = True) -> Setting:
+        """The setting of one sentence; without ``nearby_cues`` the rebuttal and commercial cues
+        of the sentences around it are not scanned (the features do not read them)."""
         unit = self.units[position]
         heading, lead = self.context[unit.block]
         neighbours = [
             self.units[i]
             for i in (position - 1, position + 1)
-            if 0 <= i < len(self.units) and self.units[i].block == unit.block
+            if nearby_cues and 0 <= i < len(self.units) and self.units[i].block == unit.block
         ]
-        nearby = self.units[max(0, position - COMMERCIAL_REACH) : position + COMMERCIAL_REACH + 1]
+        nearby = (
+            self.units[max(0, position - COMMERCIAL_REACH) : position + COMMERCIAL_REACH + 1]
+            if nearby_cues
+            else []
+        )
         return Setting(
             heading_substance=self._substance(lead) or self._substance(heading),
             heading_condition=_best_condition_key(self._sentences(heading), self.rules),
@@ -346,19 +352,21 @@ def _decide(
     for position, result in enumerate(results):
         if not result.candidate:
             continue
-        setting = result.setting or settings.setting(position)
+        setting = result.setting or settings.setting(position, nearby_cues=False)
         result.setting = setting
         features = unit_features(
             results, position, setting, page, rules, settings.heading_sentence(position)
         )
         confidence = model.confidence(features)
         result.features, result.confidence = features, confidence
-    for result in results:
+    for position, result in enumerate(results):
         if result.confidence is None or result.setting is None:
             continue
         claimed = result.confidence >= model.threshold
         confidence = round(result.confidence, 3)
         if claimed and result.claim is None and not _final(result):
+            if not result.firings:  # the light setting: now the cues around it count
+                result.setting = settings.setting(position, nearby_cues=True)
             judgement = _rescue(result.unit.sentence, result.firings, result.setting)
             extra = frozenset() if judgement.kept else frozenset(
                 model.category_names(result.features)

@@ -292,17 +292,12 @@ def _neighbour(prefix: str, result: UnitResult | None, out: Features) -> None:
 
 
 def _context_words(
-    same_block: UnitResult | None,
-    before: UnitResult | None,
-    heading: Sentence | None,
-    out: Features,
+    same_block: UnitResult | None, before: UnitResult | None, out: Features
 ) -> None:
-    """The words around a sentence: its heading's and the sentence before it (slotted unigrams and
-    bigrams), so "Is it safe for kids?" can frame "Yes!" and a benefit heading its paragraph."""
-    if heading is not None:
-        out.update(dict.fromkeys(grams_of(heading, "h:", 2), 1.0))
+    """What stands right before a sentence: a question heading frames its answer ("Is it safe for
+    kids?" then "Yes!"). (The heading's and the previous sentence's words as n-grams were
+    measured too, and added nothing under cross-validation.)"""
     if before is not None:
-        out.update(dict.fromkeys(grams_of(before.unit.sentence, "p:", 1), 1.0))
         if before.unit.kind == "heading" and before.unit.sentence.toks[-1:] == ["?"]:
             out["prev:question_heading"] = 1.0
     if same_block is None:
@@ -368,7 +363,7 @@ def unit_features(
         out["pronoun_subject"] = 1.0
         if previous is not None and "substance" in previous.unit.sentence.by_lex:
             out["pronoun_after_substance"] = 1.0
-    _context_words(previous, results[position - 1] if position > 0 else None, heading, out)
+    _context_words(previous, results[position - 1] if position > 0 else None, out)
     _shape(sentence, out)
     out.update(page.features)
     if "kept" in out:

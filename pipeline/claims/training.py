@@ -36,7 +36,7 @@ from pipeline.claims.learned import Head, LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
 from pipeline.claims.units import LabelledUnit, align, by_article, covers, rebuild
 
-C_GRID = (0.05, 0.15, 0.5)
+C_GRID = (0.02, 0.05, 0.15, 0.5)
 MIN_ARTICLES = 2
 MENTION_WEIGHT = 1.0  # reported, negated or warned-against claims weigh as much as any other unit
 INNER_FOLDS = 4
