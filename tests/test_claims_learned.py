@@ -117,6 +117,10 @@ def test_shipped_model_loads_and_round_trips() -> None:
     model = default_model()
     assert not model.passthrough, "the package ships weights"
     assert len(model.sha256) == 64
+    assert model.trained["rules_sha256"] == RULES.sha256, (
+        "the shipped weights were fitted on other rules: rebuild them with "
+        "claimwatch model train --data ../shared/eval/claims_dev.jsonl"
+    )
     again = parse_model(model.dumps().encode(), "copy")
     assert again.head == model.head and again.threshold == model.threshold
 

@@ -204,7 +204,7 @@ def fit_examples(
             "positives": int(labels.sum()),
             "features": len(vocab),
             "c": c,
-            "inner_cv_f1": None if inner_f1 is None else round(inner_f1, 4),
+            "inner_cv_f1": None if inner_f1 is None else round(float(inner_f1), 4),
             "seed": seed,
             "min_articles": MIN_ARTICLES,
         },
