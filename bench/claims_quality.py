@@ -38,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.document import Block, BlockKind, Document, from_text
 from pipeline.claims import ArticleScore, RuleSet, default_rules, load_rules, score_document
-from pipeline.document import Block, BlockKind, Document, from_text
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 CATEGORY_ALIASES = {

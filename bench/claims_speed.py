@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.document import Document, from_text
 from pipeline.claims import DEFAULT_RULES_PATH, RuleSet, load_rules, score_document
 from pipeline.claims.text import sentences
-from pipeline.document import Document, from_text
 
 AEB = Path(__file__).resolve().parents[2] / "shared" / "eval" / "aeb" / "ground-truth.json"
 SIZES = (5_000, 20_000)

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.document import Document, from_text
 from pipeline.claims import RuleSet, score_document
 from pipeline.dedup.engine import Deduper
-from pipeline.document import Document, from_text
 from pipeline.extract import extract_html
 
 HTML_SUFFIXES = (".html", ".htm")

@@ -94,10 +94,6 @@ def csv_chunks(digest: Digest, rows_per_chunk: int = 1000) -> Iterator[str]:
     yield buffer.getvalue()
 
 
-def to_csv(digest: Digest) -> str:
-    return "".join(csv_chunks(digest))
-
-
 def _link(link: Link | None) -> dict[str, Any] | None:
     return {"text": link.text, "href": link.href} if link else None
 
@@ -196,7 +192,3 @@ def json_chunks(digest: Digest) -> Iterator[str]:
         shown = article.rank <= digest.max_articles
         yield ("," if index else "") + _dump(_article(article, shown)) + "\n"
     yield "]}\n"
-
-
-def to_json(digest: Digest) -> str:
-    return "".join(json_chunks(digest))

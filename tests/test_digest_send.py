@@ -16,15 +16,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from claimwatch.config import Config, load_config
-from pipeline.db import make_engine, session_factory, upgrade
-from pipeline.models import DigestSend
+from claimwatch.cli.common import EX_TEMPFAIL
+from claimwatch.cli.digest_cmd import exit_code
+from core.config import Config, load_config
+from core.db import make_engine, session_factory, upgrade
+from core.models import DigestSend
 from reports.archive import write_archive
 from reports.digest import build_digest
 from reports.ledger import Job, due_periods
 from reports.mail import SmtpTransport, smtp_settings
 from reports.period import Period, last_complete_week
-from reports.sending import EX_TEMPFAIL, Outcome, exit_code, send_jobs
+from reports.sending import Outcome, send_jobs
 from tests.conftest import ROOT, run_cli
 from tests.smtp_server import Server, closed_port, self_signed, smtp_server
 from tests.test_digest_model import WEEK, ClaimSpec, World, at, flagged_world
@@ -305,7 +307,7 @@ def claimwatch(*args: str, config: Path) -> Any:
 def test_commands_are_registered() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    assert re.search(r"^\s+digest\s", result.stdout, re.M), "register claimwatch.digest_cmd"
+    assert re.search(r"^\s+digest\s", result.stdout, re.M), "register claimwatch.cli.digest_cmd"
     assert re.search(r"^\s+digests\s", result.stdout, re.M)
 
 
@@ -335,6 +337,7 @@ def cli_world(tmp_path: Path, port: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_writes_files_without_sending(tmp_path: Path) -> None:
     config = cli_world(tmp_path, closed_port())
     result = claimwatch("digest", config=config)
@@ -350,6 +353,7 @@ def test_cli_writes_files_without_sending(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_cli_send_down_then_up(tmp_path: Path) -> None:
     config = cli_world(tmp_path, closed_port())
     down = claimwatch("digest", "--send", config=config)
@@ -368,6 +372,7 @@ def test_cli_send_down_then_up(tmp_path: Path) -> None:
     assert re.search(rf"^{week}\s+digest\s+sent\s+3\s", ledger.stdout, re.M), ledger.stdout
 
 
+@pytest.mark.slow
 def test_cli_rejects_a_bad_week_and_disabled_mail(tmp_path: Path) -> None:
     config = cli_world(tmp_path, closed_port())
     bad = claimwatch("digest", "--week", "2026-W60", config=config)

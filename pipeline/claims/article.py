@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from core.document import BlockKind, Document
 from pipeline.claims.judge import (
     SNIPPET_SENTENCES,
     Judgement,
@@ -34,7 +35,6 @@ from pipeline.claims.scoring import (
     ordered_categories,
 )
 from pipeline.claims.text import sentences
-from pipeline.document import BlockKind, Document
 
 COMMERCIAL_REACH = 3  # sentences either side in which a buy link or coupon aggravates a claim
 SUBJECT_MIN_MENTIONS = 2  # a substance named once is not what the article is about

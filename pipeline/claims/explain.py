@@ -8,10 +8,10 @@ rule's examples the same way and returns the failures.
 
 from __future__ import annotations
 
+from core.document import Block, Document
 from pipeline.claims.article import UnitResult, analyse_document
 from pipeline.claims.model import RuleSet, criterion_label
 from pipeline.claims.scoring import Claim
-from pipeline.document import Block, Document
 
 _SHOWN_LEXICONS_FIRST = ("substance", "condition", "disease_class", "drug", "group")
 

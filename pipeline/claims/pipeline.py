@@ -9,14 +9,15 @@ Stats: ``score/articles``, ``score/claims`` (claims found), ``score/band/<band>`
 ``score/not_modified``, ``score/no_document``, ``score/error``; the band is also counted under
 ``source/<name>/score/band/<band>``.
 
-Settings read: ``CLAIMWATCH_CONFIG``; its ``rules`` section when it gives a rule file path
-(``rules.path``) or extra lexicon entries (``rules.extra``), else the shipped rules.
+Settings read: ``CLAIMWATCH_RULES_PATH`` (a rule file; absent or empty: the shipped one) and
+``CLAIMWATCH_RULES_EXTRA`` (extra lexicon entries), from the config's ``rules`` section.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,11 +40,14 @@ def rules_from_config(config: Any) -> RuleSet:
 
     Tolerant of configs without a ``rules`` section (the shipped rules are used).
     """
+    section = getattr(config, "rules", None)
+    return rules_from(getattr(section, "path", None), getattr(section, "extra", None))
+
+
+def rules_from(path: Path | str | None, extra: Mapping[str, Any] | None) -> RuleSet:
+    """The rule file at ``path`` (``None``: the shipped one) with ``extra`` lexicon entries."""
     from pipeline.claims import DEFAULT_RULES_PATH, default_rules
 
-    section = getattr(config, "rules", None)
-    path = getattr(section, "path", None)
-    extra = getattr(section, "extra", None)
     if not path and not extra:
         return default_rules()
     return load_rules(Path(path) if path else DEFAULT_RULES_PATH, extra or None)
@@ -59,8 +63,10 @@ class ScorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScorePipeline:
-        config = crawler.settings["CLAIMWATCH_CONFIG"]
-        return cls(crawler.stats, rules_from_config(config))
+        settings = crawler.settings
+        path = settings.get("CLAIMWATCH_RULES_PATH")
+        extra = settings.getdict("CLAIMWATCH_RULES_EXTRA")
+        return cls(crawler.stats, rules_from(path, extra))
 
     def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)

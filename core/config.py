@@ -219,7 +219,7 @@ def _check_when(value: str) -> str:
 
 
 class Schedule(_Model):
-    """Daemon schedule (used by scheduler.py).
+    """Daemon schedule (used by the scheduler package).
 
     ``crawl`` (every source, unless the source sets its own ``schedule``) and ``housekeeping``
     are a duration (``30s``, ``15m``, ``6h``, ``1d``) or a cron expression; ``digest`` is a cron
@@ -353,7 +353,7 @@ class Mail(_Model):
         return self.list_id or self.sender.rsplit("@", 1)[1]
 
 
-class Digest(_Model):
+class DigestSettings(_Model):
     """The weekly digest (used by reports/).
 
     ``timezone`` decides where an ISO week starts (Monday 00:00 there); ``max_articles`` flagged
@@ -392,7 +392,7 @@ class Config(_Model):
     rules: Rules = Rules()
     schedule: Schedule = Schedule()
     mail: Mail = Mail()
-    digest: Digest = Digest()
+    digest: DigestSettings = DigestSettings()
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:

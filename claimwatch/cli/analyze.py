@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -12,11 +13,13 @@ from typing import Any
 import click
 from sqlalchemy.engine import make_url
 
-from claimwatch.config import Config
-from claimwatch.fetch import FetchError, fetch_url
-from pipeline.analysis import HTML_SUFFIXES, NO_MATCH, analyze, load_document
+from claimwatch.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, Context, fail, pass_ctx
+from core.config import Config
+from core.db import engine_for, has_schema
+from crawler.fetch import FetchError, fetch_url
+from pipeline.analysis import HTML_SUFFIXES, NO_MATCH, load_document
+from pipeline.analysis import analyze as analyze_document
 from pipeline.claims.pipeline import rules_from_config
-from pipeline.db import has_schema, make_engine
 from pipeline.dedup.engine import Deduper
 from pipeline.dedup.pipeline import build_deduper, load_index, resolver
 
@@ -26,12 +29,14 @@ Resolve = Callable[[int], tuple[str, str] | None]
 
 def dedup_context(config: Config) -> tuple[Deduper, Resolve | None]:
     """The dedup engine with the seeds, plus the stored articles when a database exists."""
-    deduper = build_deduper(config)
+    deduper = build_deduper(
+        config.seed_folders, config.dedup.near_threshold, config.dedup.template_threshold
+    )
     url = make_url(config.db_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
         return deduper, None
     try:
-        engine = make_engine(config.db_url)
+        engine = engine_for(config.db_url)
         if has_schema(engine):
             load_index(deduper, engine)
             return deduper, resolver(engine)
@@ -67,12 +72,39 @@ def run_analyze(
         document, reason = load_document(name, content, is_html=is_html)
         if document is not None and excerpt:
             document = replace(document, meta={**document.meta, "excerpt": True})
-        result = analyze(name, document, reason, deduper=deduper, resolve=resolve, rules=rules)
+        result = analyze_document(
+            name, document, reason, deduper=deduper, resolve=resolve, rules=rules
+        )
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False))
         else:
             print_analysis(result)
-    return 1 if failed else 0
+    return EX_FAILURE if failed else EX_OK
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input, one per line.")
+@click.option(
+    "--excerpt",
+    is_flag=True,
+    help="The inputs are excerpts that may stop mid-article (a list at the end may be cut short).",
+)
+@click.argument("inputs", nargs=-1, required=True)
+@pass_ctx
+def analyze(obj: Context, as_json: bool, excerpt: bool, inputs: tuple[str, ...]) -> None:
+    """Run documents through the pipeline without storing them.
+
+    Each input is a file (.html/.htm as HTML, anything else as plain text: one block per line,
+    "- " bullets, short unpunctuated lines as headings) or an http(s) URL. Each is compared with the
+    seed templates and the stored articles. Exits non-zero when an input could not be read.
+    """
+    from pipeline.dedup.seeds import SeedError
+
+    try:
+        code = run_analyze(obj.config, inputs, as_json=as_json, excerpt=excerpt)
+    except SeedError as exc:
+        fail(f"seeds: {exc}", EX_CONFIG)
+    sys.exit(code)
 
 
 def print_analysis(result: dict[str, Any]) -> None:
