@@ -8,20 +8,15 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.engine import make_url
 
 from claimwatch.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, Context, fail, pass_ctx
 from core.config import Config
-from core.db import engine_for, has_schema
-from crawler.fetch import FetchError, fetch_url
-from pipeline.analysis import HTML_SUFFIXES, NO_MATCH, load_document
-from pipeline.analysis import analyze as analyze_document
-from pipeline.claims.pipeline import rules_from_config
-from pipeline.dedup.engine import Deduper
-from pipeline.dedup.pipeline import build_deduper, load_index, resolver
+
+if TYPE_CHECKING:
+    from pipeline.dedup.engine import Deduper
 
 logger = logging.getLogger(__name__)
 Resolve = Callable[[int], tuple[str, str] | None]
@@ -29,6 +24,11 @@ Resolve = Callable[[int], tuple[str, str] | None]
 
 def dedup_context(config: Config) -> tuple[Deduper, Resolve | None]:
     """The dedup engine with the seeds, plus the stored articles when a database exists."""
+    from sqlalchemy.engine import make_url
+
+    from core.db import engine_for, has_schema
+    from pipeline.dedup.pipeline import build_deduper, load_index, resolver
+
     deduper = build_deduper(
         config.seed_folders, config.dedup.near_threshold, config.dedup.template_threshold
     )
@@ -46,6 +46,9 @@ def dedup_context(config: Config) -> tuple[Deduper, Resolve | None]:
 
 
 def read_input(name: str, config: Config) -> tuple[bytes, bool]:
+    from crawler.fetch import fetch_url
+    from pipeline.analysis import HTML_SUFFIXES
+
     if name.startswith(("http://", "https://")):
         return fetch_url(name, config.crawl)
     return Path(name).read_bytes(), name.lower().endswith(HTML_SUFFIXES)
@@ -55,6 +58,11 @@ def run_analyze(
     config: Config, inputs: Iterable[str], *, as_json: bool, excerpt: bool = False
 ) -> int:
     """Analyse each input; return the exit code (1 when an input could not be read)."""
+    from crawler.fetch import FetchError
+    from pipeline.analysis import NO_MATCH, load_document
+    from pipeline.analysis import analyze as analyze_document
+    from pipeline.claims.pipeline import rules_from_config
+
     deduper, resolve = dedup_context(config)
     rules = rules_from_config(config)
     failed = False

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
-from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Config, ConfigError, find_config_path, load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 EX_OK = 0
 EX_FAILURE = 1  # a source failed, an input could not be read, a digest failed for good

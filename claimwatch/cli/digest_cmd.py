@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy.orm import Session, sessionmaker
 
 from claimwatch.cli.common import (
     EX_CONFIG,
@@ -36,6 +35,8 @@ from claimwatch.cli.common import (
 from core.config import Config, MailList
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from reports.model import Digest
     from reports.period import Period
     from reports.sending import Outcome
