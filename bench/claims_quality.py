@@ -84,7 +84,9 @@ def regulator_report(rules: RuleSet, models: dict[str, LinearModel]) -> dict[str
             "flagged": round(share, 4),
             "by_issuer": {k: f"{flagged[k]}/{n}" for k, n in total.most_common()},
         }
-        print(f"regulator claims, {label}: {sum(flagged.values())}/{len(rows)} flagged = {share:.3f}")
+        print(
+            f"regulator claims, {label}: {sum(flagged.values())}/{len(rows)} flagged = {share:.3f}"
+        )
         print("    " + ", ".join(f"{k} {flagged[k]}/{n}" for k, n in total.most_common()))
     return out
 

@@ -1,7 +1,7 @@
 """Claim-scoring speed: documents/s and MB/s on one core, and how it scales with lexicon size.
 
 Corpus: the 181 article bodies (``articleBody``) of ``../shared/eval/aeb/ground-truth.json``, read
-in place and parsed with :func:`pipeline.document.from_text` before timing. MB counts the UTF-8 bytes
+in place and parsed with :func:`core.document.from_text` before timing. MB counts the UTF-8 bytes
 of ``Document.text``.
 
 Rule sets: the shipped rules, and the same rules with the lexicons grown synthetically (made-up
@@ -37,10 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.document import Document, from_text
 from pipeline.claims import DEFAULT_RULES_PATH, RuleSet, load_rules, score_document
 from pipeline.claims.learned import LinearModel, default_model
 from pipeline.claims.text import sentences
-from pipeline.document import Document, from_text
 
 AEB = Path(__file__).resolve().parents[2] / "shared" / "eval" / "aeb" / "ground-truth.json"
 SIZES = (5_000, 20_000)
@@ -128,7 +128,9 @@ def time_naive(rules: RuleSet, docs: list[Document], budget: float) -> float:
 
 def measure(label: str, rules: RuleSet, docs: list[Document], args: argparse.Namespace) -> Result:
     total_mb = sum(len(doc.text.encode("utf-8")) for doc in docs) / 1e6
-    learned, alone = time_ours(rules, docs, args.repeat, [default_model(), LinearModel.rules_only()])
+    learned, alone = time_ours(
+        rules, docs, args.repeat, [default_model(), LinearModel.rules_only()]
+    )
     naive = time_naive(rules, docs, args.naive_seconds) if args.naive_seconds > 0 else float("nan")
     return Result(
         label, rules.index.size, len(docs) / learned, total_mb / learned, len(docs) / alone, naive

@@ -8,7 +8,7 @@ restart):
 
 ``bare``        a plain Spider: reads the sitemap, fetches every page, yields a trivial dict, no
                 pipelines.
-``claimwatch``  ``claimwatch.crawl.run_crawl`` with one ``sitemap`` source: the project spider,
+``claimwatch``  ``crawler.runner.run_crawl`` with one ``sitemap`` source: the project spider,
                 extraction and SQLite storage (a fresh database in a temporary folder each round).
 
 Both use the same ``CONCURRENT_REQUESTS`` / ``CONCURRENT_REQUESTS_PER_DOMAIN`` and
@@ -226,7 +226,7 @@ def run_bare(url: str, concurrency: int, per_domain: int, delay: float) -> dict[
 def claimwatch_config(
     url: str, concurrency: int, per_domain: int, delay: float, data_dir: Path
 ) -> Any:
-    from claimwatch.config import Config
+    from core.config import Config
 
     return Config.model_validate(
         {
@@ -252,7 +252,7 @@ def claimwatch_config(
 
 
 def run_claimwatch(url: str, concurrency: int, per_domain: int, delay: float) -> dict[str, Any]:
-    from claimwatch.crawl import run_crawl
+    from crawler.runner import run_crawl
     from crawler.scrapy_settings import build_settings
 
     with tempfile.TemporaryDirectory(prefix="claimwatch-bench-") as tmp:

@@ -1,7 +1,7 @@
 """Dedup quality: template-family matching on real pages, near-duplicate recall under spinning.
 
 Part 1, template families. Each row of ``../shared/eval/articles_dev.jsonl`` (plain-text format) is
-parsed with ``pipeline.document.from_text`` and analysed by ``Deduper(load_families([seeds/]))``.
+parsed with ``core.document.from_text`` and analysed by ``Deduper(load_families([seeds/]))``.
 ``template.match`` is scored against ``label == "same_template"``: precision, recall, F1, the false
 positives by ``kind`` (medical_authority, news and vendor must have none), and the score range of
 the positives and the negatives. Seed-verbatim pages (``near_dup_of_seed`` set, or a near-duplicate
@@ -33,10 +33,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from core.document import Block, Document, from_text
 from pipeline.dedup.engine import NEAR_THRESHOLD, Deduper
 from pipeline.dedup.minhash import MinHasher, Signature, similarity
 from pipeline.dedup.seeds import load_families
-from pipeline.document import Block, Document, from_text
 from pipeline.extract import extract_html
 
 REPO = Path(__file__).resolve().parents[1]

@@ -90,8 +90,8 @@ def _text(rng: random.Random, chars: int) -> str:
 def generate(path: Path, articles: int, flagged: int, weeks: int, concentrated: bool) -> None:
     from sqlalchemy import insert
 
-    from pipeline.db import make_engine, upgrade
-    from pipeline.models import Article, Claim, CrawlRun, Source
+    from core.db import make_engine, upgrade
+    from core.models import Article, Claim, CrawlRun, Source
     from reports.period import parse_period
 
     rng = random.Random(SEED)
@@ -235,8 +235,8 @@ def _rss_mib() -> float:
 
 def child(db: Path, out: Path) -> dict[str, Any]:
     """One measured run: build, render, write; times in seconds, RSS in MiB."""
-    from claimwatch.config import Digest as DigestSettings
-    from pipeline.db import make_engine, session_factory
+    from core.config import DigestSettings
+    from core.db import make_engine, session_factory
     from reports import render
     from reports.archive import write_archive
     from reports.digest import build_digest

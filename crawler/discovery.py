@@ -11,6 +11,8 @@ from email.utils import parsedate_to_datetime
 
 from lxml import etree
 
+from pipeline.known import Known
+
 _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, recover=True, huge_tree=False, remove_comments=True
 )
@@ -22,16 +24,6 @@ class Entry:
 
     url: str
     lastmod: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Known:
-    """What the database knows of a URL from earlier runs."""
-
-    etag: str | None
-    last_modified: str | None
-    sitemap_lastmod: str | None
-    checked_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

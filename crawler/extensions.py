@@ -4,7 +4,7 @@ On ``spider_opened`` it brings the schema up to date and opens one run per sourc
 ``spider_closed`` it writes each source's figures, error samples and status from the final stats.
 The statuses are left on ``crawler.stats`` as ``claimwatch/status/<source>`` for the caller.
 
-Settings read: ``CLAIMWATCH_CONFIG`` (``db_url``).
+Settings read: ``CLAIMWATCH_DB_URL``; without it the extension is off (``NotConfigured``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
+from scrapy.exceptions import NotConfigured
 
-from pipeline.db import make_engine, session_factory, upgrade
+from core.db import engine_for, sessions_for, upgrade
 from pipeline.runs import SourceSpec, close_runs, open_runs
 
 if TYPE_CHECKING:
@@ -24,15 +25,16 @@ if TYPE_CHECKING:
 class RunRecorder:
     def __init__(self, crawler: Crawler, db_url: str) -> None:
         self.crawler = crawler
-        self.engine = make_engine(db_url)
-        self.sessions = session_factory(self.engine)
+        self.sessions = sessions_for(db_url)
         self.runs: dict[str, int] = {}
-        upgrade(self.engine)
+        upgrade(engine_for(db_url))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
-        config = crawler.settings["CLAIMWATCH_CONFIG"]
-        ext = cls(crawler, config.db_url)
+        db_url = crawler.settings.get("CLAIMWATCH_DB_URL")
+        if not db_url:
+            raise NotConfigured("CLAIMWATCH_DB_URL is not set: crawl runs are not recorded")
+        ext = cls(crawler, db_url)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
@@ -52,11 +54,13 @@ class RunRecorder:
             )
         for name, status in statuses.items():
             self.crawler.stats.set_value(f"claimwatch/status/{name}", status)
-        self.engine.dispose()
 
 
 class Progress:
-    """Prints one self-overwriting progress line to stderr (enabled by the CLI on a terminal)."""
+    """Prints one self-overwriting progress line to stderr.
+
+    Settings read: ``CLAIMWATCH_PROGRESS`` (the CLI sets it on a terminal); off without it.
+    """
 
     def __init__(self, crawler: Crawler, interval: float = 1.0) -> None:
         self.crawler = crawler
@@ -65,6 +69,8 @@ class Progress:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
+        if not crawler.settings.getbool("CLAIMWATCH_PROGRESS"):
+            raise NotConfigured  # no message: Scrapy would log one as a warning
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)

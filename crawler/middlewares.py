@@ -6,7 +6,8 @@ resolves to a private, loopback, link-local, multicast, reserved or unspecified 
 address is inside ``crawl.allow_addresses`` (the demo and the tests allow ``127.0.0.1``).
 
 Stats: ``guard/refused/<reason>``.
-Settings read: ``CLAIMWATCH_CONFIG`` (``crawl.allow_addresses``).
+Settings read: ``CLAIMWATCH_ALLOW_ADDRESSES`` (a list of networks; absent: none). The guard is never
+switched off.
 
 Known limit: the check resolves the name itself; a DNS server that answers differently a moment later
 (rebinding) is not caught here.
@@ -73,8 +74,7 @@ class AddressGuard:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> AddressGuard:
-        config = crawler.settings["CLAIMWATCH_CONFIG"]
-        return cls(crawler.stats, config.crawl.allow_addresses)
+        return cls(crawler.stats, crawler.settings.getlist("CLAIMWATCH_ALLOW_ADDRESSES"))
 
     def _refuse(self, reason: str, detail: str) -> RefusedRequest:
         self.stats.inc_value(f"guard/refused/{reason}")

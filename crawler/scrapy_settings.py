@@ -1,7 +1,39 @@
 """Scrapy settings derived from the claimwatch configuration: the one place where that happens.
 
 ``claimwatch crawl`` calls :func:`build_settings`; ``scrapy crawl articles`` reaches it through
-``crawler/settings.py``.
+``crawler/settings.py``. Every value comes from :class:`core.config.Config`, whose fields hold the
+defaults (one place, documented in the README's configuration table); nothing here or in the
+components repeats one. Components read only the named settings below, never the config object.
+
+======================================  ========================================  ==================
+setting                                 from the config                           read by
+======================================  ========================================  ==================
+``CLAIMWATCH_DB_URL``                   ``db_url``                                spider (known
+                                                                                  pages),
+                                                                                  ``RunRecorder``,
+                                                                                  ``DedupPipeline``
+                                                                                  (stored index),
+                                                                                  ``StorePipeline``
+``CLAIMWATCH_SOURCES``                  ``sources`` (as plain dicts)              spider
+``CLAIMWATCH_RECRAWL_AFTER_DAYS``       ``crawl.recrawl_after_days``              spider
+``CLAIMWATCH_ALLOW_ADDRESSES``          ``crawl.allow_addresses``                 ``AddressGuard``
+``CLAIMWATCH_MIN_ARTICLE_CHARS``        ``crawl.min_article_chars``               ``ExtractPipeline``
+``CLAIMWATCH_SEED_FOLDERS``             ``seed_folders``                          ``DedupPipeline``
+``CLAIMWATCH_NEAR_THRESHOLD``           ``dedup.near_threshold``                  ``DedupPipeline``
+``CLAIMWATCH_TEMPLATE_THRESHOLD``       ``dedup.template_threshold``              ``DedupPipeline``
+``CLAIMWATCH_RULES_PATH``               ``rules.path`` (``None``: shipped rules)  ``ScorePipeline``
+``CLAIMWATCH_RULES_EXTRA``              ``rules.extra``                           ``ScorePipeline``
+``CLAIMWATCH_CLAIM_MODEL``              ``rules.model`` (``shipped``, ``rules-    ``ScorePipeline``
+                                        only`` or a weights file)
+``CLAIMWATCH_BATCH_SIZE``               ``crawl.batch_size``                      ``StorePipeline``
+``CLAIMWATCH_EXACT_DUPLICATES``         ``dedup.exact_duplicates``                ``StorePipeline``
+``CLAIMWATCH_PROGRESS``                 (the CLI, on a terminal; ``False``)       ``Progress``
+======================================  ========================================  ==================
+
+A component that is switched off raises ``NotConfigured``: without ``CLAIMWATCH_DB_URL`` there is
+no ``RunRecorder`` and no ``StorePipeline`` (the spider then knows no pages and dedup compares with
+the seeds only), and ``Progress`` runs only with ``CLAIMWATCH_PROGRESS``. The other components
+need their settings and fail with ``KeyError`` naming the one that is missing.
 """
 
 from __future__ import annotations
@@ -9,11 +41,32 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from claimwatch.config import Config
+from core.config import Config
 
 BOT_NAME = "claimwatch"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+
+
+def claimwatch_settings(config: Config) -> dict[str, Any]:
+    """The ``CLAIMWATCH_*`` settings of the table above."""
+    crawl = config.crawl
+    return {
+        "CLAIMWATCH_DB_URL": config.db_url,
+        "CLAIMWATCH_SOURCES": [s.model_dump(mode="json") for s in config.sources],
+        "CLAIMWATCH_RECRAWL_AFTER_DAYS": crawl.recrawl_after_days,
+        "CLAIMWATCH_ALLOW_ADDRESSES": list(crawl.allow_addresses),
+        "CLAIMWATCH_MIN_ARTICLE_CHARS": crawl.min_article_chars,
+        "CLAIMWATCH_SEED_FOLDERS": [str(p) for p in config.seed_folders],
+        "CLAIMWATCH_NEAR_THRESHOLD": config.dedup.near_threshold,
+        "CLAIMWATCH_TEMPLATE_THRESHOLD": config.dedup.template_threshold,
+        "CLAIMWATCH_RULES_PATH": str(config.rules.path) if config.rules.path else None,
+        "CLAIMWATCH_RULES_EXTRA": dict(config.rules.extra),
+        "CLAIMWATCH_CLAIM_MODEL": config.rules.model,
+        "CLAIMWATCH_BATCH_SIZE": crawl.batch_size,
+        "CLAIMWATCH_EXACT_DUPLICATES": config.dedup.exact_duplicates,
+        "CLAIMWATCH_PROGRESS": False,
+    }
 
 
 def build_settings(config: Config) -> dict[str, Any]:
@@ -33,7 +86,7 @@ def build_settings(config: Config) -> dict[str, Any]:
         "BOT_NAME": BOT_NAME,
         "SPIDER_MODULES": SPIDER_MODULES,
         "NEWSPIDER_MODULE": NEWSPIDER_MODULE,
-        "CLAIMWATCH_CONFIG": config,
+        **claimwatch_settings(config),
         "USER_AGENT": crawl.full_user_agent,
         "ROBOTSTXT_OBEY": crawl.obey_robots,
         "CONCURRENT_REQUESTS": crawl.concurrent_requests,
@@ -64,7 +117,7 @@ def build_settings(config: Config) -> dict[str, Any]:
             "pipeline.claims.pipeline.ScorePipeline": 500,
             "pipeline.store.StorePipeline": 900,
         },
-        "EXTENSIONS": {"crawler.extensions.RunRecorder": 0},
+        "EXTENSIONS": {"crawler.extensions.RunRecorder": 0, "crawler.extensions.Progress": 10},
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "FEED_EXPORT_ENCODING": "utf-8",
     }

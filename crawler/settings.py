@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from claimwatch.config import ConfigError, load_config
+from core.config import ConfigError, load_config
 from crawler.scrapy_settings import build_settings
 
 

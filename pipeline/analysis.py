@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from core.document import Document, from_text
 from pipeline.claims import RuleSet, score_document
+from pipeline.claims.learned import LinearModel
 from pipeline.dedup.engine import Deduper
-from pipeline.document import Document, from_text
 from pipeline.extract import extract_html
 
 HTML_SUFFIXES = (".html", ".htm")
@@ -48,6 +49,7 @@ def analyze(
     deduper: Deduper | None = None,
     resolve: Callable[[int], tuple[str, str] | None] | None = None,
     rules: RuleSet | None = None,
+    model: LinearModel | None = None,
 ) -> dict[str, Any]:
     """The ``analyze --json`` object for one input."""
     if document is None:
@@ -68,5 +70,5 @@ def analyze(
     if deduper is not None:
         result.update(deduper.analyze(document, resolve=resolve).as_json())
     if rules is not None:
-        result.update(score_document(document, rules).as_json())
+        result.update(score_document(document, rules, model).as_json())
     return result

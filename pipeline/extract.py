@@ -1,4 +1,4 @@
-"""Extraction: HTML in, a :class:`~pipeline.document.Document` with its structure kept out.
+"""Extraction: HTML in, a :class:`~core.document.Document` with its structure kept out.
 
 :func:`extract_html` is pure (trafilatura does the boilerplate removal; we keep its block structure:
 headings, paragraphs, list items, quotes). :class:`ExtractPipeline` is the thin Scrapy adapter: it runs
@@ -9,7 +9,7 @@ Stats: ``extract/ok``, ``extract/empty``, ``extract/too_short``, ``extract/not_a
 ``extract/error``, ``extract/unparseable``,
 ``extract/not_modified`` (a 304 passed through untouched).
 
-Settings read: ``CLAIMWATCH_CONFIG`` (``crawl.min_article_chars``).
+Settings read: ``CLAIMWATCH_MIN_ARTICLE_CHARS``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from lxml import etree
 from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.utils import load_html
 
-from pipeline.document import Block, BlockKind, Document, clean_line
+from core.document import Block, BlockKind, Document, clean_line
+from pipeline.settings import required
 from pipeline.urls import canonical_url, same_site
 
 if TYPE_CHECKING:
@@ -228,8 +229,7 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        config = crawler.settings["CLAIMWATCH_CONFIG"]
-        return cls(crawler.stats, config.crawl.min_article_chars)
+        return cls(crawler.stats, int(required(crawler.settings, "CLAIMWATCH_MIN_ARTICLE_CHARS")))
 
     def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import Session
 
-from pipeline.models import Article
+from core.models import Article
 
 
 def expire_raw_html(session: Session, now: datetime, keep_days: int) -> int:

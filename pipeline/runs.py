@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from pipeline.models import CrawlRun, Source
+from core.models import CrawlRun, Source
 
 
 @dataclass(frozen=True, slots=True)

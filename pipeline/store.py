@@ -8,7 +8,8 @@ when the batch is full or its oldest item has waited a few seconds.
 Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``, ``store/not_modified``,
 ``store/error``, and ``source/<name>/items`` for every article stored or confirmed.
 
-Settings read: ``CLAIMWATCH_CONFIG`` (``db_url``, ``crawl.batch_size``).
+Settings read: ``CLAIMWATCH_DB_URL`` (absent: the pipeline is off, ``NotConfigured``),
+``CLAIMWATCH_BATCH_SIZE``, ``CLAIMWATCH_EXACT_DUPLICATES``.
 """
 
 from __future__ import annotations
@@ -26,15 +27,16 @@ from sqlalchemy import case, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from pipeline.db import make_engine, session_factory
+from core.db import sessions_for
+from core.models import Article, Claim, CrawlRun, Source
 from pipeline.dedup.minhash import to_bytes
-from pipeline.models import Article, Claim, CrawlRun, Source
+from pipeline.items import PageItem
+from pipeline.settings import required
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-    from crawler.items import PageItem
     from pipeline.claims import ArticleScore
 
 logger = logging.getLogger(__name__)
@@ -43,10 +45,6 @@ MAX_BUFFER_SECONDS = 5.0  # a slow, polite crawl still commits what it has every
 
 def compress_html(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=6, mtime=0)
-
-
-def decompress_html(blob: bytes) -> bytes:
-    return gzip.decompress(blob)
 
 
 def _insert(session: Session) -> Any:
@@ -122,6 +120,7 @@ def _score_columns(item: PageItem) -> dict[str, Any]:
         "escalations": list(risk.escalations),
         "claim_count": len(score.claims),
         "rules_sha256": score.rules_sha256 or None,
+        "model_sha256": score.model_sha256 or None,
         "scored_at": item.fetched_at,
     }
 
@@ -253,8 +252,7 @@ class StorePipeline:
     ) -> None:
         self.stats = stats
         self.exact_duplicates = exact_duplicates
-        self.engine = make_engine(db_url)
-        self.sessions = session_factory(self.engine)
+        self.sessions = sessions_for(db_url)
         self.batch_size = batch_size
         self.buffer: list[PageItem] = []
         self.buffer_since = 0.0
@@ -264,9 +262,17 @@ class StorePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
-        config = crawler.settings["CLAIMWATCH_CONFIG"]
+        from scrapy.exceptions import NotConfigured
+
+        settings = crawler.settings
+        db_url = settings.get("CLAIMWATCH_DB_URL")
+        if not db_url:
+            raise NotConfigured("CLAIMWATCH_DB_URL is not set: nothing is stored")
         return cls(
-            crawler.stats, config.db_url, config.crawl.batch_size, config.dedup.exact_duplicates
+            crawler.stats,
+            db_url,
+            int(required(settings, "CLAIMWATCH_BATCH_SIZE")),
+            str(required(settings, "CLAIMWATCH_EXACT_DUPLICATES")),
         )
 
     def _write(self, batch: list[PageItem]) -> list[Outcome]:
@@ -299,7 +305,7 @@ class StorePipeline:
                 self.stats.inc_value("dedup/exact_repost")
                 self.stats.inc_value(f"source/{item.source}/dedup/exact_repost")
 
-    async def process_item(self, item: Any, spider: Any = None) -> Any:
+    async def process_item(self, item: PageItem, spider: Any = None) -> PageItem:
         if not self.buffer:
             self.buffer_since = time.monotonic()
         self.buffer.append(item)
@@ -313,4 +319,3 @@ class StorePipeline:
     async def close_spider(self, spider: Any = None) -> None:
         await self._flush()
         self.writer.shutdown(wait=True)
-        self.engine.dispose()

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.models import Article
+from core.models import Article
 from reports import render
 from reports.exports import csv_chunks, json_chunks
 from reports.model import Digest

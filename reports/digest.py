@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from claimwatch.config import Digest as DigestSettings
-from pipeline.models import Article, Claim, Source
+from core.config import DigestSettings
+from core.models import Article, Claim, Source
+from pipeline.health import DEFAULT_FAILING_AFTER
 from reports.model import BAND_ORDER, ClaimView, Digest, Figures, FlaggedArticle, Link
 from reports.period import Period
 from reports.query import execute, flagged_in, in_period, loads, loads_shared, raw
@@ -182,6 +183,7 @@ def _flagged_rows(session: Session, period: Period) -> list[Any]:
             raw(Article.dedup_evidence).label("dedup_evidence"),
             Article.raw_sha256,
             Article.rules_sha256,
+            Article.model_sha256,
             Source.name.label("source"),
         )
         .outerjoin(Source, Source.id == Article.source_id)
@@ -275,6 +277,7 @@ def flagged_articles(
                 shared_passages=tuple(clean(p, 160) for p in evidence.get("passages", ())[:2]),
                 raw_sha256=r.raw_sha256,
                 rules_sha256=r.rules_sha256,
+                model_sha256=r.model_sha256,
             )
         )
     return tuple(out)
@@ -287,8 +290,10 @@ def build_digest(
     *,
     rule_messages: Mapping[str, str] | None = None,
     now: datetime | None = None,
+    failing_after: int = DEFAULT_FAILING_AFTER,
 ) -> Digest:
-    """The digest of ``period``: figures, ranked flagged articles, families, trends, sources."""
+    """The digest of ``period``: figures, ranked flagged articles, families, trends, sources
+    (failing after ``failing_after`` failed runs in a row: ``schedule.failing_after``)."""
     articles = flagged_articles(session, period, settings, rule_messages or {})
     escalated = sum(1 for a in articles if a.escalations)
     current = figures(session, period, escalated)
@@ -297,7 +302,7 @@ def build_digest(
     family_rows = families(session, period)
     current = replace(current, new_family_sites=sum(f.new_sites for f in family_rows))
     substances, categories = trends(session, period, settings.history_weeks, articles)
-    sources = source_rows(session, period)
+    sources = source_rows(session, period, failing_after)
     return Digest(
         period=period,
         generated_at=now or datetime.now(UTC),
@@ -309,6 +314,8 @@ def build_digest(
         substances=substances,
         categories=categories,
         sources=sources,
-        changes=changes(session, period, current, previous, family_rows, substances, sources),
+        changes=changes(
+            session, period, current, previous, family_rows, substances, sources, failing_after
+        ),
         rules=tuple(sorted({a.rules_sha256 for a in articles if a.rules_sha256})),
     )

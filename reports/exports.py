@@ -40,6 +40,7 @@ CSV_FIELDS = (
     "article_id",
     "raw_sha256",
     "rules_sha256",
+    "model_sha256",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -76,6 +77,7 @@ def _csv_row(a: FlaggedArticle) -> dict[str, Any]:
         "article_id": a.article_id,
         "raw_sha256": a.raw_sha256,
         "rules_sha256": a.rules_sha256 or "",
+        "model_sha256": a.model_sha256 or "",
     }
     return {key: _cell(value) for key, value in row.items()}
 
@@ -92,10 +94,6 @@ def csv_chunks(digest: Digest, rows_per_chunk: int = 1000) -> Iterator[str]:
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
-
-
-def to_csv(digest: Digest) -> str:
-    return "".join(csv_chunks(digest))
 
 
 def _link(link: Link | None) -> dict[str, Any] | None:
@@ -149,6 +147,7 @@ def _article(a: FlaggedArticle, shown: bool) -> dict[str, Any]:
         "shared_passages": list(a.shared_passages),
         "raw_sha256": a.raw_sha256,
         "rules_sha256": a.rules_sha256,
+        "model_sha256": a.model_sha256,
         "evidence": a.evidence_path if shown else None,
     }
 
@@ -196,7 +195,3 @@ def json_chunks(digest: Digest) -> Iterator[str]:
         shown = article.rank <= digest.max_articles
         yield ("," if index else "") + _dump(_article(article, shown)) + "\n"
     yield "]}\n"
-
-
-def to_json(digest: Digest) -> str:
-    return "".join(json_chunks(digest))

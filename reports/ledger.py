@@ -24,8 +24,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from claimwatch.config import Mail, MailList
-from pipeline.models import Article, DigestSend
+from core.config import Mail, MailList
+from core.models import Article, DigestSend
 from reports.period import Period, due_weeks, parse_period, week_of
 
 STALE_SENDING = timedelta(minutes=30)

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pipeline.models import Article, CrawlRun, Source
-from reports.status import health_label
+from core.models import Article, CrawlRun, Source
+from pipeline.health import failed_streak, health_label
 
 ARTICLE_FIELDS = (
     "canonical_url",
@@ -40,43 +40,37 @@ class SourceHealth:
     last_pages: int
     last_items: int
     last_errors: int
-    failing_runs: int  # consecutive failed runs, most recent first
-
-    @property
-    def health(self) -> str:
-        return health_label(self.last_status, self.failing_runs)
+    failing_runs: int  # the failed streak (see pipeline.health)
+    health: str
 
 
-def source_health(session: Session, recent: int = 10) -> list[SourceHealth]:
+def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
+    """Every source with its article count, its latest run and its health (a source is failing
+    after ``failing_after`` failed runs in a row: ``schedule.failing_after``)."""
     query = select(Article.source_id, func.count()).group_by(Article.source_id)
     counts = {source_id: count for source_id, count in session.execute(query)}
     out = []
     for source in session.scalars(select(Source).order_by(Source.name)):
-        runs = list(
-            session.scalars(
-                select(CrawlRun)
-                .where(CrawlRun.source_id == source.id)
-                .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-                .limit(recent)
-            )
-        )
-        failing = 0
-        for run in runs:
-            if run.status != "failed":
-                break
-            failing += 1
-        last = runs[0] if runs else None
+        last = session.scalars(
+            select(CrawlRun)
+            .where(CrawlRun.source_id == source.id)
+            .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
+            .limit(1)
+        ).first()
+        failing = failed_streak(session, source.id).failed
+        last_status = last.status if last else None
         out.append(
             SourceHealth(
                 name=source.name,
                 kind=source.kind,
                 articles=counts.get(source.id, 0),
                 last_started=last.started_at if last else None,
-                last_status=last.status if last else None,
+                last_status=last_status,
                 last_pages=last.pages if last else 0,
                 last_items=last.items if last else 0,
                 last_errors=last.errors if last else 0,
                 failing_runs=failing,
+                health=health_label(last_status, failing, failing_after),
             )
         )
     return out
@@ -148,16 +142,3 @@ def family_weeks(session: Session) -> list[FamilyWeek]:
         )
         for (family, week), items in sorted(grouped.items())
     ]
-
-
-def dedup_summary(session: Session, since: datetime | None = None) -> dict[str, int]:
-    """Counts for a crawl summary: template matches, exact reposts, near-duplicates."""
-    query = select(
-        func.count(Article.family),
-        func.count(Article.duplicate_of),
-        func.count(Article.near_of),
-    )
-    if since is not None:
-        query = query.where(Article.first_seen_at >= since)
-    family, exact, near = session.execute(query).one()
-    return {"template_matches": family, "exact_reposts": exact, "near_duplicates": near}

@@ -25,7 +25,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Protocol
 
-from claimwatch.config import Mail
+from core.config import Mail
 from reports.model import Digest
 
 

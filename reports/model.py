@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from pipeline.health import health_label, is_failing
 from reports.period import Period
-from reports.status import health_label
 
 BAND_ORDER: tuple[str, ...] = ("priority", "review", "watch")  # flagged bands, highest first
 CATEGORY_LABELS: dict[str, str] = {
@@ -103,6 +103,7 @@ class FlaggedArticle:
     shared_passages: tuple[str, ...]
     raw_sha256: str
     rules_sha256: str | None
+    model_sha256: str | None = None
 
     @property
     def evidence_path(self) -> str:
@@ -173,17 +174,18 @@ class SourceRow:
     error_reasons: tuple[tuple[str, int], ...]  # most frequent first
     last_status: str | None  # of the last run before the period's end
     last_run: datetime | None
-    failing_runs: int  # consecutive failed runs up to the period's end
+    failing_runs: int  # the failed streak up to the period's end (see pipeline.health)
+    failing_after: int  # schedule.failing_after: the streak at which a source is failing
 
     @property
     def health(self) -> str:
-        if self.last_status is not None and self.failing_runs < 2 and self.runs == 0:
+        if self.last_status is not None and not self.failing and self.runs == 0:
             return "not crawled this period"
-        return health_label(self.last_status, self.failing_runs)
+        return health_label(self.last_status, self.failing_runs, self.failing_after)
 
     @property
     def failing(self) -> bool:
-        return self.failing_runs >= 2
+        return is_failing(self.failing_runs, self.failing_after)
 
 
 @dataclass(frozen=True, slots=True)

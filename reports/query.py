@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Executable, Text, and_, or_, type_coerce
 from sqlalchemy.orm import Session
 
-from pipeline.models import Article
+from core.models import Article
 from reports.model import BAND_ORDER
 from reports.period import Period
 

@@ -11,7 +11,8 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from pipeline.models import Article, Claim, CrawlRun, Source
+from core.models import Article, Claim, CrawlRun, Source
+from pipeline.health import failed_streak
 from reports.model import (
     BAND_ORDER,
     CATEGORY_LABELS,
@@ -27,7 +28,6 @@ from reports.period import Period
 from reports.query import execute, flagged_in, in_period, loads, raw
 from reports.text import site_of
 
-RECENT_RUNS = 10  # runs looked at for a failing streak
 MAX_SITES_NAMED = 8
 
 
@@ -138,8 +138,9 @@ def _rows(
     return tuple(rows)
 
 
-def source_rows(session: Session, period: Period) -> tuple[SourceRow, ...]:
-    """Each source's crawl runs in the period, its last run and its failing streak."""
+def source_rows(session: Session, period: Period, failing_after: int) -> tuple[SourceRow, ...]:
+    """Each source's crawl runs in the period, its last run and its failed streak (failing from
+    ``failing_after`` runs on)."""
     in_runs = and_(CrawlRun.started_at >= period.start, CrawlRun.started_at < period.end)
     totals = {
         source_id: (runs, pages or 0, items or 0, errors or 0)
@@ -165,17 +166,13 @@ def source_rows(session: Session, period: Period) -> tuple[SourceRow, ...]:
                 reasons[source_id][key.removeprefix("errors/")] += value
     rows = []
     for source in session.scalars(select(Source).order_by(Source.name)):
-        recent = session.execute(
+        last = session.execute(
             select(CrawlRun.status, CrawlRun.started_at)
             .where(CrawlRun.source_id == source.id, CrawlRun.started_at < period.end)
             .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
-            .limit(RECENT_RUNS)
-        ).all()
-        failing = 0
-        for status, _ in recent:
-            if status != "failed":
-                break
-            failing += 1
+            .limit(1)
+        ).first()
+        failing = failed_streak(session, source.id, before=period.end).failed
         runs, pages, items, errors = totals.get(source.id, (0, 0, 0, 0))
         rows.append(
             SourceRow(
@@ -185,9 +182,10 @@ def source_rows(session: Session, period: Period) -> tuple[SourceRow, ...]:
                 items=int(items),
                 errors=int(errors),
                 error_reasons=tuple(reasons[source.id].most_common(3)),
-                last_status=recent[0][0] if recent else None,
-                last_run=recent[0][1] if recent else None,
+                last_status=last[0] if last else None,
+                last_run=last[1] if last else None,
                 failing_runs=failing,
+                failing_after=failing_after,
             )
         )
     rows.sort(key=lambda r: (not r.failing, r.name))
@@ -209,6 +207,7 @@ def changes(
     family_rows: tuple[FamilyRow, ...],
     substances: Trend,
     sources: tuple[SourceRow, ...],
+    failing_after: int,
 ) -> tuple[str, ...]:
     """What is different from the last digest (the period before), one sentence each."""
     out = [
@@ -241,7 +240,7 @@ def changes(
                 f"Claims about {row.name} rose: {row.current} flagged articles against "
                 f"{row.average:.1f} on average before."
             )
-    before = {s.name: s for s in source_rows(session, period.previous())}
+    before = {s.name: s for s in source_rows(session, period.previous(), failing_after)}
     for source in sources:
         earlier = before.get(source.name)
         if source.failing and not (earlier and earlier.failing):

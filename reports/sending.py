@@ -1,8 +1,10 @@
-"""Sending due digests through the ledger (see :mod:`reports.ledger` for the rules).
+"""Sending digests: the one compose-and-deliver path (:func:`compose_and_deliver`), through the
+ledger (see :mod:`reports.ledger` for the rules) or as a one-off copy outside it.
 
 :func:`send_jobs` takes the jobs oldest first, builds each period's digest once (``build`` also
 writes the archive), filters it for each recipient list, and delivers it. After a transient failure
-it stops trying: the remaining rows stay ``pending`` for the next run.
+it stops trying: the remaining rows stay ``pending`` for the next run. :func:`send_copy` sends one
+period to one list the same way, with the same retries, and records nothing.
 """
 
 from __future__ import annotations
@@ -14,14 +16,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from claimwatch.config import Mail
+from core.config import Mail, MailList
 from reports import render
 from reports.ledger import Job, claim, ensure_row, finish, record_attempt, status_of
-from reports.mail import Transport, build_message, deliver, new_message_id, subject
+from reports.mail import Delivery, Transport, build_message, deliver, new_message_id, subject
 from reports.model import Audience, Digest
 from reports.period import Period
-
-EX_TEMPFAIL = 75  # sysexits.h: temporary failure, try again later
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +34,80 @@ class Outcome:
     detail: str | None = None
 
 
-def exit_code(outcomes: Sequence[Outcome]) -> int:
-    """1 when a digest failed for good, 75 when one is left pending, else 0."""
-    if any(o.status == "failed" for o in outcomes):
-        return 1
-    if any(o.status == "pending" for o in outcomes):
-        return EX_TEMPFAIL
-    return 0
+def compose_and_deliver(
+    digest: Digest,
+    mail_list: MailList,
+    mail: Mail,
+    transport: Transport,
+    *,
+    message_id: str,
+    base_url: str | None,
+    now: Callable[[], datetime],
+    sleep: Callable[[float], None] = time.sleep,
+    on_attempt: Callable[[int], None] | None = None,
+) -> tuple[str, Delivery]:
+    """Filter the digest for the list, render it as a message and deliver it with retries.
+    Returns the subject line and the delivery's result."""
+    view = digest.for_audience(
+        Audience(mail_list.name, mail_list.min_band, tuple(mail_list.substances))
+    )
+    subject_line = subject(view)
+    message = build_message(
+        subject_line=subject_line,
+        sender=mail.sender,
+        recipients=mail_list.recipients,
+        text=render.text(view, base_url),
+        html=render.mail_html(view, base_url),
+        message_id=message_id,
+        list_name=mail_list.name,
+        list_domain=mail.list_id_domain,
+        date=now(),
+    )
+    delivery = deliver(
+        transport,
+        message,
+        mail_list.recipients,
+        retries=mail.retries,
+        backoff_s=mail.backoff_s,
+        sleep=sleep,
+        on_attempt=on_attempt,
+    )
+    return subject_line, delivery
+
+
+def _message_domain(mail: Mail) -> str:
+    return mail.sender.rsplit("@", 1)[1]
+
+
+def send_copy(
+    mail: Mail,
+    mail_list: MailList,
+    period: Period,
+    transport: Transport,
+    build: Callable[[Period], Digest],
+    *,
+    base_url: str | None = None,
+    now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    sleep: Callable[[float], None] = time.sleep,
+) -> Outcome:
+    """One period to one list (``digest --send --to``): same path and retries, no ledger."""
+    key, name = period.key, mail_list.name
+    message_id = new_message_id(key, name, _message_domain(mail))
+    _, delivery = compose_and_deliver(
+        build(period),
+        mail_list,
+        mail,
+        transport,
+        message_id=message_id,
+        base_url=base_url,
+        now=now,
+        sleep=sleep,
+    )
+    if delivery.delivered:
+        return Outcome(key, name, "sent", delivery.attempts, message_id)
+    error = delivery.error
+    status = "pending" if error is not None and error.transient else "failed"
+    return Outcome(key, name, status, delivery.attempts, message_id, str(error))
 
 
 def send_jobs(
@@ -58,7 +125,7 @@ def send_jobs(
     outcomes: list[Outcome] = []
     digests: dict[str, Digest] = {}
     stopped: str | None = None
-    msgid_domain = mail.sender.rsplit("@", 1)[1]
+    msgid_domain = _message_domain(mail)
     for job in jobs:
         key, name = job.period.key, job.mail_list.name
 
@@ -88,27 +155,14 @@ def send_jobs(
         try:
             if key not in digests:
                 digests[key] = build(job.period)
-            view = digests[key].for_audience(
-                Audience(name, job.mail_list.min_band, tuple(job.mail_list.substances))
-            )
-            subject_line = subject(view)
-            message = build_message(
-                subject_line=subject_line,
-                sender=mail.sender,
-                recipients=job.mail_list.recipients,
-                text=render.text(view, base_url),
-                html=render.mail_html(view, base_url),
-                message_id=row.message_id,
-                list_name=name,
-                list_domain=mail.list_id_domain,
-                date=now(),
-            )
-            delivery = deliver(
+            subject_line, delivery = compose_and_deliver(
+                digests[key],
+                job.mail_list,
+                mail,
                 transport,
-                message,
-                job.mail_list.recipients,
-                retries=mail.retries,
-                backoff_s=mail.backoff_s,
+                message_id=row.message_id,
+                base_url=base_url,
+                now=now,
                 sleep=sleep,
                 on_attempt=attempted,
             )

@@ -2,11 +2,16 @@
 
 A test that needs a service skips with a reason where the service is absent, and fails when
 ``CI=true``.
+
+PostgreSQL: each test run creates a database of its own (``test_<random>``, on first use) and drops
+it when the run ends, so two runs on one machine never share tables. Tests marked ``slow`` (crawls,
+daemons and other subprocesses, megabyte inputs) are left out by ``make test-fast``.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -17,15 +22,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 
-from pipeline.db import make_engine, upgrade
-from pipeline.models import Base
+from core.db import dispose_all, make_engine, upgrade
+from core.models import Base
 from tests.sites import write_site
 
 ROOT = Path(__file__).resolve().parent.parent
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+POSTGRES_DB = f"test_{os.getpid()}_{secrets.token_hex(4)}"  # this run's own database
+POSTGRES_URL = f"{POSTGRES_SERVER}/{POSTGRES_DB}"
+_postgres_created = False
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+# Modules whose tests are all slow, marked here because their files belong to other work in
+# progress (claim scoring): hostile megabyte inputs.
+SLOW_MODULES = {"test_claims_hostile.py"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
 
 
 def require(available: bool, reason: str) -> None:
@@ -82,9 +101,41 @@ def site(tmp_path: Path) -> Iterator[Served]:
     served.process.wait()
 
 
-def _postgres_engine() -> Engine:
+def _admin(statement: str) -> None:
+    """Run one statement on the server's ``postgres`` database, outside a transaction."""
+    admin = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
+def postgres_url() -> str:
+    """This run's PostgreSQL database (created on first use), or a skip when there is no server."""
+    global _postgres_created
     require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
-    engine = make_engine(POSTGRES_URL)
+    if not _postgres_created:
+        _admin(f'CREATE DATABASE "{POSTGRES_DB}"')
+        _postgres_created = True
+    return POSTGRES_URL
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    dispose_all()
+    if _postgres_created:
+        _admin(f'DROP DATABASE IF EXISTS "{POSTGRES_DB}" WITH (FORCE)')
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_engines() -> Iterator[None]:
+    """Each test starts without the engines earlier tests left in :func:`core.db.engine_for`."""
+    yield
+    dispose_all()
+
+
+def _postgres_engine() -> Engine:
+    engine = make_engine(postgres_url())
     with engine.begin() as conn:
         Base.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
@@ -93,7 +144,7 @@ def _postgres_engine() -> Engine:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database URL: SQLite in a temp folder, or the PostgreSQL test database."""
+    """A fresh, empty database URL: SQLite in a temp folder, or this run's PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'db' / 'claimwatch.db'}"
         return

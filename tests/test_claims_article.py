@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from core.document import Document, from_text
 from pipeline.claims import ArticleScore, default_rules, score_document
 from pipeline.claims.pipeline import ScorePipeline, rules_from_config
-from pipeline.document import Document, from_text
 from pipeline.extract import extract_html
 
 ROOT = Path(__file__).resolve().parent.parent

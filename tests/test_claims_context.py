@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.document import Block, Document, from_text
 from pipeline.claims import default_rules, explain, score_document
 from pipeline.claims.explain import rules_fired
-from pipeline.document import Block, Document, from_text
 
 RULES = default_rules()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.document import Block, Document
 from pipeline.claims import default_rules, score_document
 from pipeline.claims.text import MAX_SENTENCE_CHARS, sentences, tokens
-from pipeline.document import Block, Document
 
 RULES = default_rules()
 FIVE_MB = 5_000_000

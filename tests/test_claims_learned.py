@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from core.document import Block, Document
 from pipeline.claims import default_rules, score_document
 from pipeline.claims.article import analyse_document
-from pipeline.claims.features import is_candidate, slotted, unit_features
+from pipeline.claims.features import is_candidate, slotted
 from pipeline.claims.learned import (
     FORMAT,
     Head,
@@ -26,7 +27,6 @@ from pipeline.claims.learned import (
 from pipeline.claims.matcher import analyse
 from pipeline.claims.training import cross_validate, examples_of, group_folds, train
 from pipeline.claims.units import UnitFileError, by_article, parse_units, read_units, rebuild
-from pipeline.document import Block, Document
 
 RULES = default_rules()
 
@@ -40,7 +40,12 @@ PROMO = [
 ]
 NEWS = [
     ("heading", "Regulators question kava sellers", False, []),
-    ("sentence", "Some sellers claim that kava cures anxiety, but there is no evidence.", False, []),
+    (
+        "sentence",
+        "Some sellers claim that kava cures anxiety, but there is no evidence.",
+        False,
+        [],
+    ),
     ("sentence", "The agency warned three companies last spring.", False, []),
     ("sentence", "Doctors say kava is not a treatment for anxiety.", False, []),
 ]
@@ -55,7 +60,9 @@ def unit_rows(prefix: str, count: int) -> list[dict[str, object]]:
                     {
                         "article_id": f"{prefix}{article}{number}",
                         "sentence_index": index,
-                        "sentence": text.replace("kava", ["kava", "valerian", "ashwagandha"][number % 3]),
+                        "sentence": text.replace(
+                            "kava", ["kava", "valerian", "ashwagandha"][number % 3]
+                        ),
                         "unit_type": kind,
                         "risky": risky,
                         "categories": categories,
@@ -85,7 +92,7 @@ def model_bytes(**overrides: object) -> bytes:
 
 
 def test_model_file_is_validated_with_the_source_and_key_named() -> None:
-    with pytest.raises(ModelError, match="w.json: not valid JSON"):
+    with pytest.raises(ModelError, match=r"w\.json: not valid JSON"):
         parse_model(b"{", "w.json")
     with pytest.raises(ModelError, match="format must be"):
         parse_model(model_bytes(format="pickle"), "w.json")
@@ -93,7 +100,7 @@ def test_model_file_is_validated_with_the_source_and_key_named() -> None:
         parse_model(model_bytes(weights={"kept": "high"}), "w.json")
     with pytest.raises(ModelError, match="threshold must be a number in"):
         parse_model(model_bytes(threshold=1.5), "w.json")
-    with pytest.raises(ModelError, match="categories.x.intercept"):
+    with pytest.raises(ModelError, match=r"categories\.x\.intercept"):
         parse_model(model_bytes(categories={"x": {"weights": {}}}), "w.json")
 
 
@@ -103,7 +110,7 @@ def test_model_hash_is_the_files_sha256_and_the_decision_is_logistic(tmp_path: P
     path.write_bytes(raw)
     model = load_model(path)
     assert model.sha256 == hashlib.sha256(raw).hexdigest()
-    assert model.confidence({"kept": 1.0}) == pytest.approx(1 / (1 + 2.718281828 ** -2.0), 1e-6)
+    assert model.confidence({"kept": 1.0}) == pytest.approx(1 / (1 + 2.718281828**-2.0), 1e-6)
     assert model.confidence({}) < 0.5 < model.confidence({"kept": 1.0})
     assert model.explain({"kept": 1.0, "drop:negated": 1.0, "unknown": 1.0}) == [
         ("kept", 3.0),

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
-from pipeline.db import make_engine, session_factory
-from pipeline.models import Article, Source
+from core.db import make_engine, session_factory
+from core.models import Article, Source
 from tests.conftest import ROOT, run_cli
 from tests.test_extract import ARTICLE, HEAD, page
 
@@ -26,6 +27,7 @@ def check_contract(obj: dict) -> None:
     assert obj["text_chars"] == sum(len(b["text"]) for b in obj["blocks"])
 
 
+@pytest.mark.slow
 def test_analyze_json_text_and_html(tmp_path: Path) -> None:
     html = tmp_path / "coffee.html"
     html.write_text(page(ARTICLE, HEAD))
@@ -53,6 +55,7 @@ def test_analyze_json_text_and_html(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_analyze_seed_and_missing_file(tmp_path: Path) -> None:
     seed = sorted((ROOT / "seeds").glob("*.txt"))[0]
     result = run_cli("analyze", "--json", str(seed), str(tmp_path / "missing.txt"))
@@ -64,6 +67,7 @@ def test_analyze_seed_and_missing_file(tmp_path: Path) -> None:
     assert "missing.txt" in result.stderr
 
 
+@pytest.mark.slow
 def test_analyze_plain_output(tmp_path: Path) -> None:
     text = tmp_path / "a.txt"
     text.write_text("A heading\nA paragraph of text that ends with a full stop.\n- an item\n")
@@ -78,6 +82,7 @@ def test_help_lists_every_command() -> None:
         assert command in result.stdout
 
 
+@pytest.mark.slow
 def test_db_upgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     result = run_cli("db", "upgrade", env={"CLAIMWATCH_DATABASE_URL": url})
@@ -85,6 +90,7 @@ def test_db_upgrade(tmp_path: Path) -> None:
     assert "revision 0005" in result.stdout
 
 
+@pytest.mark.slow
 def test_demo_stores_articles_from_every_site(tmp_path: Path) -> None:
     result = run_cli("demo", cwd=tmp_path, env={"CLAIMWATCH_DATA_DIR": str(tmp_path / "data")})
     assert result.returncode == 0, result.stderr

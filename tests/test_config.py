@@ -1,4 +1,4 @@
-"""claimwatch/config.py: defaults, the starter file, path resolution, environment overrides, and
+"""core/config.py: defaults, the starter file, path resolution, environment overrides, and
 error messages that name the file, the key and the problem; plus the CLI's use of them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from claimwatch.config import ConfigError, load_config
+from core.config import ConfigError, load_config
 from tests.conftest import run_cli
 
 STARTER = resources.files("claimwatch").joinpath("starter.toml").read_text("utf-8")
@@ -458,6 +458,7 @@ def test_invalid_env_value_without_file_names_builtin_defaults() -> None:
 # --- the command line -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cli_bad_config_exits_78(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.toml", "[crawl]\ndowload_delay = 1\n")
     result = run_cli("--config", str(bad), "sources", cwd=tmp_path, timeout=60)
@@ -476,6 +477,7 @@ def test_cli_init_writes_loadable_starter(tmp_path: Path) -> None:
     assert config.data_dir == target.parent.resolve() / "data"
 
 
+@pytest.mark.slow
 def test_cli_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     target = write(tmp_path / "claimwatch.toml", "# my own settings\n")
     refused = run_cli("init", "--path", str(target), cwd=tmp_path, timeout=60)

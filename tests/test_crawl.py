@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
-from pipeline.db import make_engine, session_factory
-from pipeline.models import Article, CrawlRun, Source
+from core.db import make_engine, session_factory
+from core.models import Article, CrawlRun, Source
 from tests.conftest import Served, run_cli, write_config
 from tests.sites import article_html, sitemap_xml
 
@@ -41,6 +41,7 @@ def crawl(config: Path, *sources: str) -> Any:
     return result
 
 
+@pytest.mark.slow
 def test_sitemap_crawl_then_only_changes(site: Served, db_url: str, tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "claimwatch.toml",
@@ -86,6 +87,7 @@ def test_sitemap_crawl_then_only_changes(site: Served, db_url: str, tmp_path: Pa
     assert run.stats["source"]["discovery/lastmod_unchanged"] == 2
 
 
+@pytest.mark.slow
 def test_feed_and_site_sources(site: Served, tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'cw.db'}"
     config = write_config(
@@ -114,6 +116,7 @@ def test_feed_and_site_sources(site: Served, tmp_path: Path) -> None:
     assert stats.get("store/inserted", 0) == 0
 
 
+@pytest.mark.slow
 def test_unreachable_source_is_recorded_and_others_go_on(site: Served, tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'cw.db'}"
     config = write_config(
@@ -144,6 +147,7 @@ HOSTILE = {
 }
 
 
+@pytest.mark.slow
 def test_hostile_pages_are_refused_with_reasons(site: Served, tmp_path: Path) -> None:
     names = [*HOSTILE, "latin1", "misdeclared", "malformed", "binary"]
     entries = "".join(f"<url><loc>__BASE_URL__/hostile/{n}.html</loc></url>" for n in names)
@@ -178,6 +182,7 @@ def test_hostile_pages_are_refused_with_reasons(site: Served, tmp_path: Path) ->
     assert memory == 0 or memory < 1024 * 1024 * 1024
 
 
+@pytest.mark.slow
 def test_articles_export(site: Served, tmp_path: Path) -> None:
     config = write_config(
         tmp_path / "claimwatch.toml",
@@ -197,6 +202,7 @@ def test_articles_export(site: Served, tmp_path: Path) -> None:
     assert len(csv_out.stdout.splitlines()) == 4
 
 
+@pytest.mark.slow
 def test_scrapy_list_and_crawl_from_repo(site: Served, tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -232,6 +238,7 @@ def test_crawl_with_invalid_config_exits_78(tmp_path: Path, bad: str) -> None:
     assert str(path) in result.stderr and "crawl.download_delay" in result.stderr
 
 
+@pytest.mark.slow
 def test_killed_crawl_leaves_whole_rows_and_next_run_completes(tmp_path: Path) -> None:
     import gzip
     import hashlib
@@ -239,7 +246,7 @@ def test_killed_crawl_leaves_whole_rows_and_next_run_completes(tmp_path: Path) -
     import subprocess
     import sys
 
-    from pipeline.document import Document, from_text
+    from core.document import Document, from_text
     from tests.conftest import ROOT, serve
     from tests.sites import write_site
 

@@ -20,17 +20,17 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, select
 
-from crawler.items import PageItem
-from pipeline.db import make_engine, session_factory
+from core.db import make_engine, session_factory
+from core.document import Document, from_text
+from core.models import Article
 from pipeline.dedup.engine import MIN_WORDS, NEAR_THRESHOLD, Deduper, shared_passages
 from pipeline.dedup.lsh import MERGE_AT, LSHIndex
 from pipeline.dedup.minhash import MAX_HASH, MinHasher, from_bytes, similarity, to_bytes
 from pipeline.dedup.seeds import SeedError, load_families
 from pipeline.dedup.template import MATCH_THRESHOLD, Family, TemplateMatcher
 from pipeline.dedup.tokens import tokens
-from pipeline.document import Document, from_text
 from pipeline.extract import extract_html
-from pipeline.models import Article
+from pipeline.items import PageItem
 from pipeline.runs import SourceSpec, open_runs
 from pipeline.store import run_ids, store_batch
 from tests.conftest import ROOT, Served, run_cli, write_config
@@ -394,6 +394,7 @@ def five_megabytes(shape: str) -> str:
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize("shape", ["paragraphs", "one-line", "list-then-headings"])
+@pytest.mark.slow
 def test_a_five_megabyte_text_gives_a_clean_no_match(deduper: Deduper, shape: str) -> None:
     text = five_megabytes(shape)
     assert len(text) >= 5_000_000
@@ -656,6 +657,7 @@ def stored_articles(db_url: str) -> dict[str, Article]:
     return found
 
 
+@pytest.mark.slow
 def test_crawl_matches_the_template_and_links_a_repost(
     site: Served, db_url: str, tmp_path: Path
 ) -> None:

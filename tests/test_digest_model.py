@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from claimwatch.config import Digest as DigestSettings
-from pipeline.db import session_factory
-from pipeline.models import Article, Claim, CrawlRun, Source
+from core.config import DigestSettings
+from core.db import session_factory
+from core.models import Article, Claim, CrawlRun, Source
 from reports.digest import build_digest
 from reports.model import Audience
 from reports.period import (
@@ -313,7 +313,7 @@ def test_families_trends_sources_and_changes(world: World) -> None:
             claims=[ClaimSpec("Kratom cures pain.")],
         )
     world.commit()
-    digest = build_digest(world.session, WEEK, SETTINGS)
+    digest = build_digest(world.session, WEEK, SETTINGS, failing_after=2)  # news failed twice
     [family] = digest.families
     assert (family.name, family.articles, family.total) == ("kratom-dopamine", 3, 4)
     assert family.first_seen == at(BEFORE, 1)

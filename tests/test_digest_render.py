@@ -16,8 +16,8 @@ import pytest
 from lxml import html as lxml_html
 from sqlalchemy import Engine
 
-from claimwatch.config import Digest as DigestSettings
-from pipeline.models import Article, Claim
+from core.config import DigestSettings
+from core.models import Article, Claim
 from reports import render
 from reports.archive import write_archive
 from reports.digest import build_digest
@@ -266,6 +266,7 @@ def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.Completed
     )
 
 
+@pytest.mark.slow
 def test_page_renders_in_headless_chromium(world: World, tmp_path: Path) -> None:
     binary = chromium()
     flagged_world(world)

@@ -16,15 +16,17 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from claimwatch.config import Config, load_config
-from pipeline.db import make_engine, session_factory, upgrade
-from pipeline.models import DigestSend
+from claimwatch.cli.common import EX_TEMPFAIL
+from claimwatch.cli.digest_cmd import exit_code
+from core.config import Config, MailList, load_config
+from core.db import make_engine, session_factory, upgrade
+from core.models import DigestSend
 from reports.archive import write_archive
 from reports.digest import build_digest
 from reports.ledger import Job, due_periods
 from reports.mail import SmtpTransport, smtp_settings
 from reports.period import Period, last_complete_week
-from reports.sending import EX_TEMPFAIL, Outcome, exit_code, send_jobs
+from reports.sending import Outcome, send_copy, send_jobs
 from tests.conftest import ROOT, run_cli
 from tests.smtp_server import Server, closed_port, self_signed, smtp_server
 from tests.test_digest_model import WEEK, ClaimSpec, World, at, flagged_world
@@ -145,6 +147,32 @@ def test_exactly_once_unless_forced(world: World, tmp_path: Path) -> None:
     ids = [r.message["Message-ID"] for r in server.messages]
     assert ids[1] != ids[2]  # a deliberate resend is a new message
     assert ledger_rows(world) == [("2026-W46", "desk", "sent", 1), ("2026-W47", "desk", "sent", 2)]
+
+
+def test_a_copy_goes_the_same_way_and_outside_the_ledger(world: World, tmp_path: Path) -> None:
+    flagged_world(world)
+    with smtp_server(script=["451 4.3.0 try again later"]) as server:
+        config = make_config(tmp_path, server.port)
+        copy_to = MailList(name="adhoc", recipients=["me@example.org"])
+
+        def build(p: Period) -> Any:
+            with world.factory() as session:
+                return build_digest(session, p, config.digest, now=NOW)
+
+        outcome = send_copy(
+            config.mail, copy_to, WEEK, SmtpTransport(smtp_settings(config.mail)), build
+        )
+    assert (outcome.period, outcome.list_name, outcome.status, outcome.attempts) == (
+        "2026-W47",
+        "adhoc",
+        "sent",
+        2,  # retried like a ledger send
+    )
+    [received] = server.messages
+    assert received.rcpt_tos == ["me@example.org"]
+    assert received.message["Message-ID"] == outcome.message_id
+    assert received.message["List-Id"] == "claimwatch digest (adhoc) <adhoc.example.org>"
+    assert ledger_rows(world) == []
 
 
 def test_transient_reply_is_retried_within_the_run(world: World, tmp_path: Path) -> None:
@@ -305,7 +333,7 @@ def claimwatch(*args: str, config: Path) -> Any:
 def test_commands_are_registered() -> None:
     result = run_cli("--help")
     assert result.returncode == 0
-    assert re.search(r"^\s+digest\s", result.stdout, re.M), "register claimwatch.digest_cmd"
+    assert re.search(r"^\s+digest\s", result.stdout, re.M), "register claimwatch.cli.digest_cmd"
     assert re.search(r"^\s+digests\s", result.stdout, re.M)
 
 
@@ -335,6 +363,7 @@ def cli_world(tmp_path: Path, port: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_writes_files_without_sending(tmp_path: Path) -> None:
     config = cli_world(tmp_path, closed_port())
     result = claimwatch("digest", config=config)
@@ -350,6 +379,7 @@ def test_cli_writes_files_without_sending(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_cli_send_down_then_up(tmp_path: Path) -> None:
     config = cli_world(tmp_path, closed_port())
     down = claimwatch("digest", "--send", config=config)
@@ -368,6 +398,7 @@ def test_cli_send_down_then_up(tmp_path: Path) -> None:
     assert re.search(rf"^{week}\s+digest\s+sent\s+3\s", ledger.stdout, re.M), ledger.stdout
 
 
+@pytest.mark.slow
 def test_cli_rejects_a_bad_week_and_disabled_mail(tmp_path: Path) -> None:
     config = cli_world(tmp_path, closed_port())
     bad = claimwatch("digest", "--week", "2026-W60", config=config)

@@ -1,4 +1,4 @@
-"""pipeline/document.py: the plain-text format, normalisation for hashing, and the bundled seeds."""
+"""core/document.py: the plain-text format, normalisation for hashing, and the bundled seeds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.document import Block, Document, classify_line, from_text, normalise_text
+from core.document import Block, Document, classify_line, from_text, normalise_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "seeds").glob("*.txt"))

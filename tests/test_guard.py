@@ -14,8 +14,9 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from claimwatch.config import load_config
+from core.config import load_config
 from crawler.middlewares import AddressGuard, RefusedRequest, address_problem
+from crawler.scrapy_settings import claimwatch_settings
 
 
 def network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -183,7 +184,7 @@ def test_process_request() -> None:
 
 def test_from_crawler_reads_allow_addresses() -> None:
     config = load_config(None, env={"CLAIMWATCH_CRAWL__ALLOW_ADDRESSES": '["10.1.0.0/16"]'})
-    crawler = get_crawler(settings_dict={"CLAIMWATCH_CONFIG": config})
+    crawler = get_crawler(settings_dict=claimwatch_settings(config))
     crawler.stats = MemoryStatsCollector(crawler)
     guard = AddressGuard.from_crawler(crawler)
     assert asyncio.run(guard.check("http://10.1.2.3/")) is None

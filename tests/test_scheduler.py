@@ -17,13 +17,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select, text
 
-from claimwatch.config import load_config
-from claimwatch.health import backoff
-from claimwatch.lock import DaemonLock, LockHeld
-from pipeline.db import make_engine, session_factory
-from pipeline.models import Article, CrawlRun
-from scheduler import build_scheduler, run_due_now, sync_jobs, trigger_for
-from tests.conftest import POSTGRES_URL, ROOT, Served, port_open, require, serve, write_config
+from claimwatch.cli.lock import DaemonLock, LockHeld
+from core.config import load_config
+from core.db import make_engine, session_factory
+from core.models import Article, CrawlRun
+from scheduler import backoff, build_scheduler, run_due_now, sync_jobs, trigger_for
+from tests.conftest import ROOT, Served, postgres_url, serve, write_config
 from tests.sites import write_site
 
 
@@ -100,6 +99,7 @@ def test_build_scheduler_jobs_and_triggers(tmp_path: Path) -> None:
     assert list(weekly.args) == [str((tmp_path / "claimwatch.toml").resolve()), "weekly"]
 
 
+@pytest.mark.slow
 def test_restart_keeps_due_times_and_drops_removed_sources(tmp_path: Path) -> None:
     path = config_file(tmp_path, digest="0 8 * * mon", housekeeping="1d")
     config = load_config(path, env={})
@@ -180,6 +180,7 @@ def test_failing_source_backs_off() -> None:
     assert [backoff(n, 3) for n in range(8)] == [1, 1, 1, 2, 4, 8, 16, 16]
 
 
+@pytest.mark.slow
 def test_one_daemon_per_sqlite_database(tmp_path: Path) -> None:
     path = config_file(tmp_path, crawl="1d", housekeeping="1d")
     first = daemon(path)
@@ -205,8 +206,7 @@ def test_one_daemon_per_sqlite_database(tmp_path: Path) -> None:
 
 
 def test_one_daemon_per_postgresql_database() -> None:
-    require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
-    first, second = DaemonLock(POSTGRES_URL), DaemonLock(POSTGRES_URL)
+    first, second = DaemonLock(postgres_url()), DaemonLock(postgres_url())
     first.acquire()
     try:
         with pytest.raises(LockHeld, match="another claimwatch daemon"):
@@ -218,6 +218,7 @@ def test_one_daemon_per_postgresql_database() -> None:
     second.release()
 
 
+@pytest.mark.slow
 def test_daemon_crawls_on_schedule_and_survives_kill_9(tmp_path: Path) -> None:
     root = write_site(tmp_path / "site")
     for n in range(20):
@@ -290,6 +291,7 @@ def _count(db: Path) -> int:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_downtime_over_two_digest_times_sends_each_missed_week_once(tmp_path: Path) -> None:
     from reports.period import last_complete_week
     from tests.smtp_server import smtp_server
@@ -297,7 +299,7 @@ def test_downtime_over_two_digest_times_sends_each_missed_week_once(tmp_path: Pa
 
     db = tmp_path / "cw.db"
     engine = make_engine(f"sqlite:///{db}")
-    from pipeline.db import upgrade
+    from core.db import upgrade
 
     upgrade(engine)
     newest = last_complete_week(datetime.now(UTC))

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 
-from crawler.items import PageItem
-from pipeline.db import current_revision, session_factory, upgrade
-from pipeline.document import from_text
-from pipeline.models import Article, CrawlRun
+from core.db import current_revision, session_factory, upgrade
+from core.document import from_text
+from core.models import Article, CrawlRun
+from pipeline.items import PageItem
 from pipeline.runs import SourceSpec, close_runs, open_runs
-from pipeline.store import Outcome, decompress_html, run_ids, store_batch
+from pipeline.store import Outcome, run_ids, store_batch
 
 T0 = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
@@ -77,7 +78,7 @@ def test_round_trip_insert_unchanged_updated(engine: Engine, ids: dict) -> None:
         assert article.changed_at == T0 + timedelta(days=2)
         assert article.fetched_at == T0 + timedelta(days=2)
         assert article.blocks[0] == {"kind": "heading", "text": "Walking groups"}
-        assert decompress_html(article.raw_html_gz).startswith(b"<html>")
+        assert gzip.decompress(article.raw_html_gz).startswith(b"<html>")
         assert len(article.raw_sha256) == 64 and len(article.text_sha256) == 64
         assert article.source_id == ids["news"][0] and article.crawl_run_id == ids["news"][1]
 

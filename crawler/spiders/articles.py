@@ -3,8 +3,12 @@
 ``scrapy crawl articles`` crawls every enabled source; ``-a sources=a,b`` picks some. For each source
 it discovers article URLs (sitemaps and sitemap indexes, robots.txt ``Sitemap:`` lines, RSS/Atom feeds,
 or links within the source's domains), skips what has not changed since the last run, and yields a
-:class:`~crawler.items.PageItem` per fetched page. Every outcome is counted in the stats, globally and
+:class:`~pipeline.items.PageItem` per fetched page. Every outcome is counted in the stats, globally and
 under ``source/<name>/``; failures keep a few samples for the crawl-run record.
+
+Settings read: ``CLAIMWATCH_SOURCES`` (the configured sources), ``CLAIMWATCH_RECRAWL_AFTER_DAYS``,
+``DOWNLOAD_MAXSIZE`` (also the cap for an unzipped sitemap or feed), and ``CLAIMWATCH_DB_URL`` for
+the pages stored by earlier runs (absent: every page is new).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,20 +27,21 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from claimwatch.config import Config, Source, SourceKind
+from core.config import Source, SourceKind
+from core.db import sessions_for
 from crawler.discovery import (
     BodyTooLarge,
     Entry,
-    Known,
     decide_fetch,
     maybe_gunzip,
     parse_feed,
     parse_sitemap,
     sitemaps_from_robots,
 )
-from crawler.items import PageItem
 from crawler.middlewares import RefusedRequest
-from pipeline.db import make_engine
+from pipeline.items import PageItem
+from pipeline.known import Known, known_pages
+from pipeline.settings import required
 from pipeline.urls import canonical_url, host_in_domains
 
 ERROR_SAMPLES = 20
@@ -74,28 +79,33 @@ class ArticleSpider(Spider):
 
     def __init__(
         self,
-        config: Config,
+        configured: Sequence[Source],
         sources: str | list[str] | None = None,
         run_group: str | None = None,
+        *,
+        recrawl_after_days: float,
+        max_bytes: int,
+        db_url: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.config = config
         wanted = sources.split(",") if isinstance(sources, str) else sources
         if wanted:
-            unknown = set(wanted) - {s.name for s in config.sources}
+            unknown = set(wanted) - {s.name for s in configured}
             if unknown:
                 raise ValueError(f"unknown source(s): {', '.join(sorted(unknown))}")
-            selected = [s for s in config.sources if s.name in wanted]
+            selected = [s for s in configured if s.name in wanted]
         else:
-            selected = [s for s in config.sources if s.enabled]
+            selected = [s for s in configured if s.enabled]
         self.sources: list[Source] = selected
+        self.by_name = {s.name: s for s in selected}
+        self.db_url = db_url
         self.run_group = run_group or str(uuid.uuid4())
         self.known: dict[str, dict[str, Known]] = {}
         self.budget_used: dict[str, int] = defaultdict(int)
         self.error_samples: dict[str, list[dict[str, str]]] = defaultdict(list)
-        self.recrawl_after = timedelta(days=config.crawl.recrawl_after_days)
-        self.max_bytes = config.crawl.max_page_bytes
+        self.recrawl_after = timedelta(days=recrawl_after_days)
+        self.max_bytes = max_bytes
         self._allow = {s.name: [re.compile(p) for p in s.allow] for s in selected}
         self._deny = {s.name: [re.compile(p) for p in s.deny] for s in selected}
         self._links = {
@@ -104,7 +114,16 @@ class ArticleSpider(Spider):
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ArticleSpider:
-        spider = cls(crawler.settings["CLAIMWATCH_CONFIG"], *args, **kwargs)
+        settings = crawler.settings
+        configured = [Source.model_validate(s) for s in required(settings, "CLAIMWATCH_SOURCES")]
+        spider = cls(
+            configured,
+            *args,
+            recrawl_after_days=float(required(settings, "CLAIMWATCH_RECRAWL_AFTER_DAYS")),
+            max_bytes=settings.getint("DOWNLOAD_MAXSIZE"),
+            db_url=settings.get("CLAIMWATCH_DB_URL"),
+            **kwargs,
+        )
         spider._set_crawler(crawler)
         return spider
 
@@ -116,35 +135,11 @@ class ArticleSpider(Spider):
         self.crawler.stats.inc_value(f"source/{source}/{key}", count)
 
     def load_known(self) -> None:
-        from sqlalchemy import select
-
-        from pipeline.models import Article
-        from pipeline.models import Source as SourceRow
-
-        engine = make_engine(self.config.db_url)
-        try:
-            with engine.connect() as conn:
-                for source in self.sources:
-                    rows = conn.execute(
-                        select(
-                            Article.url,
-                            Article.canonical_url,
-                            Article.etag,
-                            Article.last_modified,
-                            Article.sitemap_lastmod,
-                            Article.checked_at,
-                        )
-                        .join(SourceRow, SourceRow.id == Article.source_id)
-                        .where(SourceRow.name == source.name)
-                    )
-                    known: dict[str, Known] = {}
-                    for url, canonical, etag, last_modified, lastmod, checked in rows:
-                        state = Known(etag, last_modified, lastmod, checked)
-                        known[canonical_url(url)] = state
-                        known[canonical] = state
-                    self.known[source.name] = known
-        finally:
-            engine.dispose()
+        if self.db_url is None:
+            return
+        with sessions_for(self.db_url)() as session:
+            for source in self.sources:
+                self.known[source.name] = known_pages(session, source.name)
 
     def allowed(self, source: Source, url: str) -> bool:
         if any(p.search(url) for p in self._deny[source.name]):
@@ -218,7 +213,7 @@ class ArticleSpider(Spider):
                     yield self.discovery_request(source, url, kind, start=True)
 
     def parse_discovery(self, response: Response) -> Iterator[Request]:
-        source = self.config.source(response.meta["source"])
+        source = self.by_name[response.meta["source"]]
         kind = response.meta["discovery"]
         self.inc(source.name, f"discovery/{kind}_fetched")
         if kind == "robots":
@@ -258,7 +253,7 @@ class ArticleSpider(Spider):
                 yield request
 
     def parse_page(self, response: Response) -> Iterator[PageItem | Request]:
-        source = self.config.source(response.meta["source"])
+        source = self.by_name[response.meta["source"]]
         self.inc(source.name, "fetch/pages")
         now = datetime.now(UTC)
         if response.status == 304:

@@ -4,7 +4,7 @@ Public API (the CLI, the Scrapy pipeline and the store use only these):
 
 - :func:`load_rules` reads and validates a rule file, with optional extra lexicon entries from the
   config; :func:`default_rules` is the shipped ``rules.toml``, loaded once.
-- :func:`score_document` turns a :class:`~pipeline.document.Document` into an
+- :func:`score_document` turns a :class:`~core.document.Document` into an
   :class:`ArticleScore` (``.claims``, ``.risk``, ``.as_json()``, ``.rules_sha256``).
 - :func:`explain` shows which rules fire on a sentence and why (``claimwatch rules explain``).
 - :func:`check_rules` runs every rule's examples and returns the failures (``claimwatch rules

@@ -1,6 +1,6 @@
 """Scoring a whole document: sentences in their article context, then claims, then the risk.
 
-Each block of the :class:`~pipeline.document.Document` is cut into sentences whose offsets are
+Each block of the :class:`~core.document.Document` is cut into sentences whose offsets are
 relative to ``Document.text`` (the blocks joined with ``"\\n"``), so ``doc.text[start:end]`` is the
 claim's sentence. The article supplies what a sentence alone cannot: the heading above it (or the
 lead-in paragraph before a list), whether that heading warns, the article's subject substance and
@@ -12,8 +12,10 @@ disclaimer, and whether the article speaks of opioids at all. Headings and table
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
+from core.document import Document
+from pipeline.claims.features import Page, is_candidate, unit_features
 from pipeline.claims.judge import (
     SNIPPET_SENTENCES,
     Judgement,
@@ -24,10 +26,10 @@ from pipeline.claims.judge import (
     rebuts,
     sentence_suppression,
 )
-from pipeline.claims.features import Features, Page, is_candidate, unit_features
 from pipeline.claims.learned import LinearModel, default_model
 from pipeline.claims.matcher import Firing, Sentence, analyse, fire
 from pipeline.claims.model import CRITERIA, RuleSet
+from pipeline.claims.results import Unit, UnitResult
 from pipeline.claims.scoring import (
     EMERGENCY,
     ArticleScore,
@@ -37,7 +39,6 @@ from pipeline.claims.scoring import (
     ordered_categories,
 )
 from pipeline.claims.text import sentences
-from pipeline.document import BlockKind, Document
 
 COMMERCIAL_REACH = 3  # sentences either side in which a buy link or coupon aggravates a claim
 SUBJECT_MIN_MENTIONS = 2  # a substance named once is not what the article is about
@@ -47,31 +48,6 @@ CLAIM_CATEGORIES_FOR_CHILDREN = frozenset(
 )
 OPIOID = "opioid_addiction_withdrawal"
 ADDICTION = "addiction"  # escalates as opioid addiction when the article speaks of opioids
-
-
-@dataclass(slots=True)
-class Unit:
-    """One sentence of the document, where it sits, and its analysis."""
-
-    block: int
-    kind: BlockKind
-    start: int
-    end: int
-    sentence: Sentence
-    implied: bool = False
-
-
-@dataclass(slots=True)
-class UnitResult:
-    unit: Unit
-    firings: list[Firing]
-    judgement: Judgement
-    claim: Claim | None
-    setting: Setting | None = None
-    candidate: bool = False
-    confidence: float | None = None  # the learned decision (candidates only)
-    features: Features = field(default_factory=dict)
-    rules_claim: bool = False  # whether the rules alone kept a firing
 
 
 @dataclass(slots=True)
@@ -309,7 +285,19 @@ def _claim(
 
 # Reasons the rules set a firing aside that the learned decision may not overturn: the sentence
 # itself says the claim is false, asks it, warns against it or is the DSHEA disclaimer.
-FINAL_REASONS = frozenset({"question", "rebutted", "warning", "disclaimer", "negated", "reported", "quoted", "attributed", "rebutted_nearby"})
+FINAL_REASONS = frozenset(
+    {
+        "question",
+        "rebutted",
+        "warning",
+        "disclaimer",
+        "negated",
+        "reported",
+        "quoted",
+        "attributed",
+        "rebutted_nearby",
+    }
+)
 
 
 def _final(result: UnitResult) -> bool:
@@ -412,9 +400,7 @@ def analyse_document(
     return results
 
 
-def score_document(
-    doc: Document, rules: RuleSet, model: LinearModel | None = None
-) -> ArticleScore:
+def score_document(doc: Document, rules: RuleSet, model: LinearModel | None = None) -> ArticleScore:
     """The claims of a document and its risk, with the hashes of the rules and the model."""
     model = default_model() if model is None else model
     results = analyse_document(doc, rules, model)
@@ -425,5 +411,10 @@ def score_document(
         rules_sha256=rules.sha256,
         rules_version=rules.version,
         model_sha256=model.sha256,
-        stats={"sentences": len(results), "claims": len(claims)},
+        stats={
+            "sentences": len(results),
+            "claims": len(claims),
+            "model_only": sum(1 for r in results if r.claim is not None and not r.rules_claim),
+            "overruled": sum(1 for r in results if r.claim is None and r.rules_claim),
+        },
     )

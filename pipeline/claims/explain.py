@@ -9,11 +9,12 @@ rules alone (an example tests a rule, not the model) and returns the failures.
 
 from __future__ import annotations
 
-from pipeline.claims.article import UnitResult, analyse_document
+from core.document import Block, Document
+from pipeline.claims.article import analyse_document
 from pipeline.claims.learned import LinearModel, default_model
 from pipeline.claims.model import RuleSet, criterion_label
+from pipeline.claims.results import UnitResult
 from pipeline.claims.scoring import Claim
-from pipeline.document import Block, Document
 
 _SHOWN_LEXICONS_FIRST = ("substance", "condition", "disease_class", "drug", "group")
 

@@ -41,13 +41,11 @@ from typing import TYPE_CHECKING
 
 from pipeline.claims.judge import effective_tier, is_genuine_question, rebuts
 from pipeline.claims.matcher import Sentence
+from pipeline.claims.results import Features, UnitResult
 
 if TYPE_CHECKING:
-    from pipeline.claims.article import UnitResult
     from pipeline.claims.judge import Setting
     from pipeline.claims.model import RuleSet
-
-Features = dict[str, float]
 
 # The eager lexicons that make a unit a candidate for a claim: one strong one, or two weak ones
 # (a "reduce" or an "oil" alone is everyday prose).
@@ -291,15 +289,16 @@ def _neighbour(prefix: str, result: UnitResult | None, out: Features) -> None:
         out[f"{prefix}:rebuts"] = 1.0
 
 
-def _context_words(
-    same_block: UnitResult | None, before: UnitResult | None, out: Features
-) -> None:
+def _context_words(same_block: UnitResult | None, before: UnitResult | None, out: Features) -> None:
     """What stands right before a sentence: a question heading frames its answer ("Is it safe for
     kids?" then "Yes!"). (The heading's and the previous sentence's words as n-grams were
     measured too, and added nothing under cross-validation.)"""
-    if before is not None:
-        if before.unit.kind == "heading" and before.unit.sentence.toks[-1:] == ["?"]:
-            out["prev:question_heading"] = 1.0
+    if (
+        before is not None
+        and before.unit.kind == "heading"
+        and before.unit.sentence.toks[-1:] == ["?"]
+    ):
+        out["prev:question_heading"] = 1.0
     if same_block is None:
         out["first_in_block"] = 1.0
 

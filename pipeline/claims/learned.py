@@ -32,7 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.claims.features import Features
+from pipeline.claims.results import Features
 
 FORMAT = "claimwatch-linear/1"
 DEFAULT_MODEL_PATH = Path(__file__).with_name("weights.json")
@@ -138,7 +138,11 @@ def _head(data: Any, where: str) -> Head:
         raise ModelError(f"{where}.weights: must be a table of feature names to numbers")
     clean: dict[str, float] = {}
     for name, weight in weights.items():
-        if not isinstance(weight, int | float) or isinstance(weight, bool) or not math.isfinite(weight):
+        if (
+            not isinstance(weight, int | float)
+            or isinstance(weight, bool)
+            or not math.isfinite(weight)
+        ):
             raise ModelError(f"{where}.weights[{name!r}]: must be a finite number")
         clean[str(name)] = float(weight)
     return Head(float(intercept), clean)

@@ -6,22 +6,27 @@ the pipeline is wired in). Items without a document (a 304 passed through, say) 
 
 Stats: ``score/articles``, ``score/claims`` (claims found), ``score/band/<band>``,
 ``score/rule/<id>`` (claims each rule contributed to), ``score/escalation/<flag>``,
-``score/not_modified``, ``score/no_document``, ``score/error``; the band is also counted under
-``source/<name>/score/band/<band>``.
+``score/not_modified``, ``score/no_document``, ``score/error``, and the learned decision's part:
+``score/model_only`` (claims the rules alone set aside or never fired on) and
+``score/overruled`` (rule claims the learned decision did not keep); the band is also counted
+under ``source/<name>/score/band/<band>``.
 
-Settings read: ``CLAIMWATCH_CONFIG``; its ``rules`` section when it gives a rule file path
-(``rules.path``) or extra lexicon entries (``rules.extra``), else the shipped rules.
+Settings read: ``CLAIMWATCH_RULES_PATH`` (a rule file; absent or empty: the shipped one),
+``CLAIMWATCH_RULES_EXTRA`` (extra lexicon entries) and ``CLAIMWATCH_CLAIM_MODEL`` (``shipped``,
+``rules-only`` or a weights file), from the config's ``rules`` section.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.claims.article import score_document
+from pipeline.claims.learned import LinearModel, default_model, load_model
 from pipeline.claims.loader import load_rules
 from pipeline.claims.model import RuleSet
 
@@ -39,11 +44,29 @@ def rules_from_config(config: Any) -> RuleSet:
 
     Tolerant of configs without a ``rules`` section (the shipped rules are used).
     """
+    section = getattr(config, "rules", None)
+    return rules_from(getattr(section, "path", None), getattr(section, "extra", None))
+
+
+def model_from(name: str | None) -> LinearModel:
+    """The learned decision a setting names: ``"shipped"`` (or nothing), ``"rules-only"``, or the
+    path of a weights file (a bad file raises :class:`~pipeline.claims.learned.ModelError`)."""
+    if not name or name == "shipped":
+        return default_model()
+    if name == "rules-only":
+        return LinearModel.rules_only()
+    return load_model(Path(name))
+
+
+def model_from_config(config: Any) -> LinearModel:
+    """The learned decision of a config's ``rules.model`` (tolerant of configs without one)."""
+    return model_from(getattr(getattr(config, "rules", None), "model", None))
+
+
+def rules_from(path: Path | str | None, extra: Mapping[str, Any] | None) -> RuleSet:
+    """The rule file at ``path`` (``None``: the shipped one) with ``extra`` lexicon entries."""
     from pipeline.claims import DEFAULT_RULES_PATH, default_rules
 
-    section = getattr(config, "rules", None)
-    path = getattr(section, "path", None)
-    extra = getattr(section, "extra", None)
     if not path and not extra:
         return default_rules()
     return load_rules(Path(path) if path else DEFAULT_RULES_PATH, extra or None)
@@ -52,15 +75,25 @@ def rules_from_config(config: Any) -> RuleSet:
 class ScorePipeline:
     """Scrapy adapter around :func:`pipeline.claims.score_document`."""
 
-    def __init__(self, stats: StatsCollector, rules: RuleSet, workers: int = 2) -> None:
+    def __init__(
+        self,
+        stats: StatsCollector,
+        rules: RuleSet,
+        workers: int = 2,
+        model: LinearModel | None = None,
+    ) -> None:
         self.stats = stats
         self.rules = rules
+        self.model = model or default_model()
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="score")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ScorePipeline:
-        config = crawler.settings["CLAIMWATCH_CONFIG"]
-        return cls(crawler.stats, rules_from_config(config))
+        settings = crawler.settings
+        path = settings.get("CLAIMWATCH_RULES_PATH")
+        extra = settings.getdict("CLAIMWATCH_RULES_EXTRA")
+        model = model_from(settings.get("CLAIMWATCH_CLAIM_MODEL"))
+        return cls(crawler.stats, rules_from(path, extra), model=model)
 
     def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)
@@ -75,6 +108,9 @@ class ScorePipeline:
             inc(f"score/rule/{rule_id}", count)
         for flag in score.risk.escalations:
             inc(f"score/escalation/{flag}")
+        for key in ("model_only", "overruled"):
+            if score.stats.get(key):
+                inc(f"score/{key}", score.stats[key])
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if getattr(item, "not_modified", False):
@@ -87,7 +123,7 @@ class ScorePipeline:
         loop = asyncio.get_running_loop()
         try:
             score = await loop.run_in_executor(
-                self.executor, lambda: score_document(document, self.rules)
+                self.executor, lambda: score_document(document, self.rules, self.model)
             )
         except Exception:  # a scoring bug must not lose the article: store it unscored
             logger.exception("scoring failed for %s", getattr(item, "url", "?"))

@@ -123,6 +123,7 @@ class ArticleScore:
         return {
             "claims": [claim.as_json() for claim in self.claims],
             "risk": self.risk.as_json(),
+            "scored_by": {"rules_sha256": self.rules_sha256, "model_sha256": self.model_sha256},
         }
 
     @property

@@ -31,9 +31,9 @@ from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.claims.article import analyse_document, score_document
-from pipeline.claims.features import Features
 from pipeline.claims.learned import Head, LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
+from pipeline.claims.results import Features
 from pipeline.claims.units import LabelledUnit, align, by_article, covers, rebuild
 
 C_GRID = (0.02, 0.05, 0.15, 0.5)
@@ -114,7 +114,10 @@ def _fit(
     penalty: str = "l2",
 ) -> LogisticRegression:  # fmt: skip
     model = LogisticRegression(
-        C=c, l1_ratio=1.0 if penalty == "l1" else 0.0, max_iter=2000, solver="liblinear",
+        C=c,
+        l1_ratio=1.0 if penalty == "l1" else 0.0,
+        max_iter=2000,
+        solver="liblinear",
         random_state=seed,
     )
     model.fit(x, y, sample_weight=weights)

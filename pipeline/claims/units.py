@@ -12,7 +12,7 @@ Required: ``article_id`` (string), ``sentence_index`` (int, the order in the art
 ``mentions`` (list: claims the unit reports, negates or warns against), ``batch`` and
 ``article_kind`` (strings used to break figures down). Other keys are kept and ignored.
 
-:func:`rebuild` turns one article's units into a :class:`~pipeline.document.Document`, so the
+:func:`rebuild` turns one article's units into a :class:`~core.document.Document`, so the
 scorer segments and reads them in article context exactly as it reads a crawled page: a heading
 unit is a heading block, a list item a list-item block, each run of sentences and fragments one
 paragraph. :func:`align` maps the scorer's sentences back onto the labelled units.
@@ -28,10 +28,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.document import Block, BlockKind, Document
+from core.document import Block, BlockKind, Document
 
 UNIT_TYPES = ("sentence", "fragment", "heading", "list_item")
-CATEGORY_ALIASES = {"drug_interaction_or_combination": "drug_interaction", "other": "regulatory_status"}
+CATEGORY_ALIASES = {
+    "drug_interaction_or_combination": "drug_interaction",
+    "other": "regulatory_status",
+}
 COVER = 0.5  # share of a unit's characters a scorer sentence must cover to speak for the unit
 _BULLET = re.compile(r"^\s*(?:[-–—•*▪‣]|\d{1,2}[.)])\s*")
 
@@ -90,7 +93,7 @@ def _unit(data: Any, where: str) -> LabelledUnit:
         text=" ".join(text.split()),
         unit_type=unit_type,
         risky=risky,
-        categories=frozenset(CATEGORY_ALIASES.get(c, c) for c in categories),
+        categories=frozenset(CATEGORY_ALIASES.get(str(c), str(c)) for c in categories),
         mentions=bool(data.get("mentions")),
         batch=str(data.get("batch") or "first"),
         article_kind=str(data.get("article_kind") or "unknown"),

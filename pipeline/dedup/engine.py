@@ -22,16 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from core.config import Dedup
+from core.document import Document
 from pipeline.dedup.lsh import LSHIndex
 from pipeline.dedup.minhash import MinHasher, Signature
 from pipeline.dedup.template import Family, FamilyMatch, TemplateMatcher
 from pipeline.dedup.tokens import tokens
-from pipeline.document import Document
 
 NUM_PERM = 64
 BANDS = 32
 SHINGLE = 2
-NEAR_THRESHOLD = 0.3
+NEAR_THRESHOLD: float = Dedup.model_fields["near_threshold"].default  # the config's default
 LOCAL_BASE = 1 << 48
 PASSAGE_WORDS = 6  # shared runs at least this long are shown as evidence
 MIN_WORDS = 8  # shorter texts are not compared for near-duplicates

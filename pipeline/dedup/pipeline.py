@@ -7,34 +7,53 @@ only when needed for evidence.
 
 Stats: ``dedup/template_match``, ``dedup/template_match/<family>``, ``dedup/near_seed``,
 ``dedup/near_article``, ``dedup/unique``, ``dedup/indexed`` (signatures loaded at start).
-Settings read: ``CLAIMWATCH_CONFIG`` (``db_url``, ``seed_folders``, ``dedup``).
+Settings read: ``CLAIMWATCH_SEED_FOLDERS``, ``CLAIMWATCH_NEAR_THRESHOLD``,
+``CLAIMWATCH_TEMPLATE_THRESHOLD``, and ``CLAIMWATCH_DB_URL`` (absent: the seeds only, no stored
+articles).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, select
 
-from pipeline.db import make_engine
-from pipeline.dedup.engine import Deduper
+from core.db import engine_for
+from core.models import Article
+from pipeline.dedup.engine import Deduper, DedupResult
 from pipeline.dedup.minhash import from_bytes
 from pipeline.dedup.seeds import load_families
-from pipeline.models import Article
+from pipeline.settings import required
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
+    from core.document import Document
 
-def build_deduper(config: Any) -> Deduper:
+
+class Page(Protocol):
+    """What the adapter reads and sets on an item (:class:`pipeline.items.PageItem` has it; the
+    item module is not imported here, as it imports this stage's result type)."""
+
+    url: str
+    not_modified: bool
+    document: Document | None
+    dedup: DedupResult | None
+
+
+def build_deduper(
+    seed_folders: Iterable[Path | str], near_threshold: float, template_threshold: float
+) -> Deduper:
+    """The engine over the seed families in ``seed_folders``, with the configured thresholds."""
     return Deduper(
-        load_families(config.seed_folders),
-        near_threshold=config.dedup.near_threshold,
-        template_threshold=config.dedup.template_threshold,
+        load_families([Path(p) for p in seed_folders]),
+        near_threshold=near_threshold,
+        template_threshold=template_threshold,
     )
 
 
@@ -59,32 +78,39 @@ def resolver(engine: Engine) -> Callable[[int], tuple[str, str] | None]:
 
 
 class DedupPipeline:
-    def __init__(self, stats: StatsCollector, deduper: Deduper, db_url: str) -> None:
+    def __init__(self, stats: StatsCollector, deduper: Deduper, db_url: str | None) -> None:
         self.stats = stats
         self.deduper = deduper
-        self.engine = make_engine(db_url)
+        self.engine = engine_for(db_url) if db_url else None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup")
-        self.resolve = resolver(self.engine)
+        self.resolve = resolver(self.engine) if self.engine is not None else None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
-        config = crawler.settings["CLAIMWATCH_CONFIG"]
-        return cls(crawler.stats, build_deduper(config), config.db_url)
+        settings = crawler.settings
+        deduper = build_deduper(
+            required(settings, "CLAIMWATCH_SEED_FOLDERS"),
+            float(required(settings, "CLAIMWATCH_NEAR_THRESHOLD")),
+            float(required(settings, "CLAIMWATCH_TEMPLATE_THRESHOLD")),
+        )
+        return cls(crawler.stats, deduper, settings.get("CLAIMWATCH_DB_URL"))
 
     def open_spider(self, spider: Any = None) -> None:
-        self.stats.set_value("dedup/indexed", load_index(self.deduper, self.engine))
+        indexed = load_index(self.deduper, self.engine) if self.engine is not None else 0
+        self.stats.set_value("dedup/indexed", indexed)
 
     def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)
-        self.engine.dispose()
 
-    def _analyze(self, item: Any) -> Any:
+    def _analyze(self, item: Page) -> DedupResult:
         doc = item.document
-        result = self.deduper.analyze(doc, resolve=self.resolve, exclude_url=doc.canonical_url)
-        self.deduper.remember(doc.canonical_url, doc.text, result.signature)
+        assert doc is not None
+        url = doc.canonical_url or item.url
+        result = self.deduper.analyze(doc, resolve=self.resolve, exclude_url=url)
+        self.deduper.remember(url, doc.text, result.signature)
         return result
 
-    async def process_item(self, item: Any, spider: Any = None) -> Any:
+    async def process_item(self, item: Page, spider: Any = None) -> Page:
         if item.not_modified or item.document is None:
             return item
         loop = asyncio.get_running_loop()

@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from core.document import Document, from_text
 from pipeline.dedup.tokens import STOPWORDS, tokens
-from pipeline.document import Document, from_text
 from pipeline.extract import extract_html
 
 SEED_SUFFIXES = {".txt", ".md", ".html", ".htm"}

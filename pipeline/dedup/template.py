@@ -26,13 +26,14 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from core.config import Dedup
+from core.document import Block, Document
 from pipeline.dedup.tokens import STOPWORDS, tokens
-from pipeline.document import Block, Document
 
 OPENING_SCAN = 8  # the table of contents must start within this many blocks
 TOC_MAX_ITEMS = 12  # list items and headings compared for the echo: bounded, whatever the input
 HEADINGS_SCAN = 40
-MATCH_THRESHOLD = 0.6
+MATCH_THRESHOLD: float = Dedup.model_fields["template_threshold"].default  # the config's default
 TRUNCATED_ECHO_CREDIT = 0.7  # only for texts known to be excerpts (meta["excerpt"]): a list
 # at the very end of a whole page is also how many product pages end
 WEIGHTS = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claimwatch.config import Config, Source, SourceKind
+from core.config import Config, Source, SourceKind
 
 DEMO_SOURCES = {
     "herbal-wellness-hub": (SourceKind.sitemap, "/robots.txt"),

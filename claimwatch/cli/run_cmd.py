@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-EX_TEMPFAIL = 75
+from claimwatch.cli.common import EX_FAILURE, EX_TEMPFAIL, Context, pass_ctx
 
 
 class JsonFormatter(logging.Formatter):
@@ -51,15 +51,15 @@ def setup_logging(fmt: str) -> None:
     show_default=True,
     help="Log lines on stdout as text or JSON.",
 )
-@click.pass_obj
-def run(obj: Any, once: bool, log_format: str) -> None:
+@pass_ctx
+def run(obj: Context, once: bool, log_format: str) -> None:
     """Run the monitoring daemon: crawls on each source's schedule, the weekly digest, housekeeping.
 
     One daemon per database: a second one exits with an error naming the first. SIGTERM or
     Ctrl-C stops it cleanly: no new jobs, running crawls are asked to stop and keep what they
     stored.
     """
-    from claimwatch.lock import DaemonLock, LockHeld
+    from claimwatch.cli.lock import DaemonLock, LockHeld
     from scheduler import (
         JOB_EVENTS,
         build_scheduler,
@@ -108,11 +108,11 @@ def run(obj: Any, once: bool, log_format: str) -> None:
     is_flag=True,
     help="Exit 1 when a source has failed too often or a digest is overdue (for monitoring).",
 )
-@click.pass_obj
-def status(obj: Any, check: bool) -> None:
+@pass_ctx
+def status(obj: Context, check: bool) -> None:
     """Jobs and their next run times, each source's last result, the digest ledger, the lock."""
-    from claimwatch.health import problems
-    from claimwatch.lock import DaemonLock
+    from claimwatch.cli.checks import problems
+    from claimwatch.cli.lock import DaemonLock
     from reports.listings import source_health
     from scheduler import job_table
 
@@ -125,7 +125,7 @@ def status(obj: Any, check: bool) -> None:
         click.echo(f"  {job_id:<32} next {when}   ({trigger})")
     with obj.session() as session:
         click.echo("sources:")
-        for row in source_health(session):
+        for row in source_health(session, config.schedule.failing_after):
             started = row.last_started.strftime("%Y-%m-%d %H:%M") if row.last_started else "-"
             click.echo(
                 f"  {row.name:<28} last run {started:<16} {row.last_status or '-':<11} "
@@ -136,16 +136,14 @@ def status(obj: Any, check: bool) -> None:
     for problem in found:
         click.secho(f"problem: {problem.what}: {problem.detail}", fg="red", err=True)
     if check and found:
-        sys.exit(1)
+        sys.exit(EX_FAILURE)
     if check:
         click.echo("ok")
 
 
 def _print_ledger(session: Any) -> None:
-    try:
-        from reports.ledger import ledger
-    except ImportError:
-        return
+    from reports.ledger import ledger
+
     rows = ledger(session)
     click.echo("digests:")
     if not rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from pipeline.models import Base
+from core.models import Base
 
 config = context.config
 engine = config.attributes["engine"]

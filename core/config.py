@@ -185,10 +185,29 @@ class Dedup(_Model):
 class Rules(_Model):
     """Claim-scoring rules (pipeline/claims). ``path`` replaces the shipped rule file;
     ``extra`` adds lexicon entries without editing it, e.g.
-    ``[rules.extra.substances] "blue lotus" = ["nymphaea caerulea"]`` (see ``claimwatch rules``)."""
+    ``[rules.extra.substances] "blue lotus" = ["nymphaea caerulea"]`` (see ``claimwatch rules``).
+    ``model`` is the learned claim decision over the rules: ``"shipped"`` (the weights in the
+    package), ``"rules-only"`` (the rules' verdict is final) or the path of a weights file written
+    by ``claimwatch model train``."""
 
     path: Path | None = None
     extra: dict[str, Any] = {}
+    model: str = "shipped"
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError('must be "shipped", "rules-only" or the path of a weights file')
+        return value
+
+    @property
+    def model_path(self) -> Path | None:
+        """The weights file the config names, or ``None`` for a keyword."""
+        return None if self.model in MODEL_KEYWORDS else Path(self.model)
+
+
+MODEL_KEYWORDS = ("shipped", "rules-only")
 
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
@@ -219,7 +238,7 @@ def _check_when(value: str) -> str:
 
 
 class Schedule(_Model):
-    """Daemon schedule (used by scheduler.py).
+    """Daemon schedule (used by the scheduler package).
 
     ``crawl`` (every source, unless the source sets its own ``schedule``) and ``housekeeping``
     are a duration (``30s``, ``15m``, ``6h``, ``1d``) or a cron expression; ``digest`` is a cron
@@ -353,7 +372,7 @@ class Mail(_Model):
         return self.list_id or self.sender.rsplit("@", 1)[1]
 
 
-class Digest(_Model):
+class DigestSettings(_Model):
     """The weekly digest (used by reports/).
 
     ``timezone`` decides where an ISO week starts (Monday 00:00 there); ``max_articles`` flagged
@@ -392,7 +411,7 @@ class Config(_Model):
     rules: Rules = Rules()
     schedule: Schedule = Schedule()
     mail: Mail = Mail()
-    digest: Digest = Digest()
+    digest: DigestSettings = DigestSettings()
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:
@@ -474,8 +493,12 @@ def _resolve_paths(config: Config, base: Path) -> Config:
         return p if p.is_absolute() else (base / p).resolve()
 
     seeds = config.seeds.model_copy(update={"paths": [rel(p) for p in config.seeds.paths]})
+    model = config.rules.model_path
     rules = config.rules.model_copy(
-        update={"path": rel(config.rules.path) if config.rules.path else None}
+        update={
+            "path": rel(config.rules.path) if config.rules.path else None,
+            "model": str(rel(model)) if model else config.rules.model,
+        }
     )
     return config.model_copy(
         update={"data_dir": rel(config.data_dir), "seeds": seeds, "rules": rules}

@@ -2,10 +2,16 @@
 
 SQLite (the default) runs in WAL mode with a busy timeout and foreign keys on, so a crawl writing and
 a report reading can share the file; PostgreSQL is used when the URL says so.
+
+A process has one engine and one session factory per database URL: :func:`engine_for` and
+:func:`sessions_for` build them on first use and hand out the same ones after that (a crawl's
+spider, pipelines and extension share one connection pool). :func:`make_engine` builds a new,
+unshared engine; only code that owns its engine's whole life (tests, say) calls it.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,40 @@ def make_engine(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+_engines: dict[str, Engine] = {}
+_sessions: dict[str, sessionmaker[Session]] = {}
+_lock = threading.Lock()
+
+
+def engine_for(url: str) -> Engine:
+    """This process's engine for ``url``, built on first use (thread-safe)."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
+
+
+def sessions_for(url: str) -> sessionmaker[Session]:
+    """This process's session factory for ``url``, on :func:`engine_for`'s engine."""
+    engine = engine_for(url)
+    with _lock:
+        factory = _sessions.get(url)
+        if factory is None:
+            factory = _sessions[url] = session_factory(engine)
+        return factory
+
+
+def dispose_all() -> None:
+    """Close and forget the shared engines (the next :func:`engine_for` builds new ones)."""
+    with _lock:
+        engines = list(_engines.values())
+        _engines.clear()
+        _sessions.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 def alembic_config(engine: Engine) -> Any:

@@ -9,7 +9,7 @@ import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
 
-from claimwatch.config import Crawl
+from core.config import Crawl
 from crawler.middlewares import address_problem
 
 

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy.engine import make_url
 
-from claimwatch.config import Config
-from claimwatch.fetch import FetchError, fetch_url
-from pipeline.analysis import HTML_SUFFIXES, NO_MATCH, analyze, load_document
-from pipeline.claims.pipeline import rules_from_config
-from pipeline.db import has_schema, make_engine
-from pipeline.dedup.engine import Deduper
-from pipeline.dedup.pipeline import build_deduper, load_index, resolver
+from claimwatch.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, Context, fail, pass_ctx
+from core.config import Config
+
+if TYPE_CHECKING:
+    from pipeline.dedup.engine import Deduper
 
 logger = logging.getLogger(__name__)
 Resolve = Callable[[int], tuple[str, str] | None]
@@ -26,12 +24,19 @@ Resolve = Callable[[int], tuple[str, str] | None]
 
 def dedup_context(config: Config) -> tuple[Deduper, Resolve | None]:
     """The dedup engine with the seeds, plus the stored articles when a database exists."""
-    deduper = build_deduper(config)
+    from sqlalchemy.engine import make_url
+
+    from core.db import engine_for, has_schema
+    from pipeline.dedup.pipeline import build_deduper, load_index, resolver
+
+    deduper = build_deduper(
+        config.seed_folders, config.dedup.near_threshold, config.dedup.template_threshold
+    )
     url = make_url(config.db_url)
     if url.get_backend_name() == "sqlite" and not Path(url.database or "").exists():
         return deduper, None
     try:
-        engine = make_engine(config.db_url)
+        engine = engine_for(config.db_url)
         if has_schema(engine):
             load_index(deduper, engine)
             return deduper, resolver(engine)
@@ -41,6 +46,9 @@ def dedup_context(config: Config) -> tuple[Deduper, Resolve | None]:
 
 
 def read_input(name: str, config: Config) -> tuple[bytes, bool]:
+    from crawler.fetch import fetch_url
+    from pipeline.analysis import HTML_SUFFIXES
+
     if name.startswith(("http://", "https://")):
         return fetch_url(name, config.crawl)
     return Path(name).read_bytes(), name.lower().endswith(HTML_SUFFIXES)
@@ -50,8 +58,14 @@ def run_analyze(
     config: Config, inputs: Iterable[str], *, as_json: bool, excerpt: bool = False
 ) -> int:
     """Analyse each input; return the exit code (1 when an input could not be read)."""
+    from crawler.fetch import FetchError
+    from pipeline.analysis import NO_MATCH, load_document
+    from pipeline.analysis import analyze as analyze_document
+    from pipeline.claims.pipeline import model_from_config, rules_from_config
+
     deduper, resolve = dedup_context(config)
     rules = rules_from_config(config)
+    model = model_from_config(config)
     failed = False
     for name in inputs:
         try:
@@ -67,12 +81,43 @@ def run_analyze(
         document, reason = load_document(name, content, is_html=is_html)
         if document is not None and excerpt:
             document = replace(document, meta={**document.meta, "excerpt": True})
-        result = analyze(name, document, reason, deduper=deduper, resolve=resolve, rules=rules)
+        result = analyze_document(
+            name, document, reason, deduper=deduper, resolve=resolve, rules=rules, model=model
+        )
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False))
         else:
             print_analysis(result)
-    return 1 if failed else 0
+    return EX_FAILURE if failed else EX_OK
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per input, one per line.")
+@click.option(
+    "--excerpt",
+    is_flag=True,
+    help="The inputs are excerpts that may stop mid-article (a list at the end may be cut short).",
+)
+@click.argument("inputs", nargs=-1, required=True)
+@pass_ctx
+def analyze(obj: Context, as_json: bool, excerpt: bool, inputs: tuple[str, ...]) -> None:
+    """Run documents through the pipeline without storing them.
+
+    Each input is a file (.html/.htm as HTML, anything else as plain text: one block per line,
+    "- " bullets, short unpunctuated lines as headings) or an http(s) URL. Each is compared with the
+    seed templates and the stored articles. Exits non-zero when an input could not be read.
+    """
+    from pipeline.claims import RuleError
+    from pipeline.claims.learned import ModelError
+    from pipeline.dedup.seeds import SeedError
+
+    try:
+        code = run_analyze(obj.config, inputs, as_json=as_json, excerpt=excerpt)
+    except SeedError as exc:
+        fail(f"seeds: {exc}", EX_CONFIG)
+    except (RuleError, ModelError) as exc:
+        fail(str(exc), EX_CONFIG)
+    sys.exit(code)
 
 
 def print_analysis(result: dict[str, Any]) -> None:

@@ -141,12 +141,14 @@ class Article(Base):
     nearest_seed: Mapped[str | None] = mapped_column(String(128))
     dedup_evidence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
-    # claim scoring (see pipeline/claims): the article's risk and the rule file that produced it
+    # claim scoring (see pipeline/claims): the article's risk, the rule file and the weights file
+    # that produced it
     risk_score: Mapped[float | None] = mapped_column(Float, index=True)
     risk_band: Mapped[str | None] = mapped_column(String(16), index=True)
     escalations: Mapped[list[str] | None] = mapped_column(JSON)
     claim_count: Mapped[int | None]
     rules_sha256: Mapped[str | None] = mapped_column(String(64))
+    model_sha256: Mapped[str | None] = mapped_column(String(64))  # the learned decision's weights
     scored_at: Mapped[datetime | None]
 
     claims: Mapped[list[Claim]] = relationship(

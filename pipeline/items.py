@@ -1,4 +1,5 @@
-"""What the spider hands to the pipeline: one fetched page and its fetch metadata."""
+"""What the spider hands to the pipeline: one fetched page, its fetch metadata, and what each stage
+adds to it."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from core.document import Document
     from pipeline.claims import ArticleScore
     from pipeline.dedup.engine import DedupResult
-    from pipeline.document import Document
 
 
 @dataclass(slots=True)
@@ -28,6 +29,6 @@ class PageItem:
     last_modified: str | None = None
     sitemap_lastmod: str | None = None
     not_modified: bool = False
-    document: Document | None = field(default=None)
-    dedup: DedupResult | None = field(default=None)
-    score: ArticleScore | None = field(default=None)
+    document: Document | None = field(default=None)  # set by extract
+    dedup: DedupResult | None = field(default=None)  # set by dedup
+    score: ArticleScore | None = field(default=None)  # set by score

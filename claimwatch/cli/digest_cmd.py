@@ -1,5 +1,5 @@
 """``claimwatch digest`` and ``claimwatch digests``: write the weekly digest, send it, show the
-ledger. Registered in :mod:`claimwatch.cli` with ``main.add_command``.
+ledger.
 
 Without ``--send`` the digest's files are written (page, text, CSV, JSON, evidence, index) and their
 paths printed. With ``--send`` every due period is sent to every configured list, oldest first, each
@@ -13,29 +13,44 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from claimwatch.config import Config, MailList
+from claimwatch.cli.common import (
+    EX_CONFIG,
+    EX_FAILURE,
+    EX_OK,
+    EX_TEMPFAIL,
+    EX_USAGE,
+    Context,
+    database,
+    fail,
+    pass_ctx,
+)
+from core.config import Config, MailList
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from reports.model import Digest
+    from reports.period import Period
+    from reports.sending import Outcome
 
 logger = logging.getLogger(__name__)
-EX_USAGE = 2
-EX_CONFIG = 78
 
 
-class _Obj(Protocol):
-    @property
-    def config(self) -> Config: ...
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"claimwatch: {message}", err=True)
-    sys.exit(code)
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    """1 when a digest failed for good, 75 when one is left pending, else 0."""
+    if any(o.status == "failed" for o in outcomes):
+        return EX_FAILURE
+    if any(o.status == "pending" for o in outcomes):
+        return EX_TEMPFAIL
+    return EX_OK
 
 
 def _period(
@@ -45,51 +60,49 @@ def _period(
 
     zone = config.digest.timezone
     if week and (since or until):
-        _fail("give --week or --since/--until, not both", EX_USAGE)
+        fail("give --week or --since/--until, not both", EX_USAGE)
     try:
         if week:
             return parse_period(week, zone)
         if since or until:
             if since is None:
-                _fail("--until needs --since", EX_USAGE)
+                fail("--until needs --since", EX_USAGE)
             last: date = until.date() if until else datetime.now(ZoneInfo(zone)).date()
             return day_range(since.date(), last, zone)
     except PeriodError as exc:
-        _fail(str(exc), EX_USAGE)
+        fail(str(exc), EX_USAGE)
     return None
 
 
 def _rule_messages(config: Config) -> dict[str, str]:
     """Rule id -> message, to explain claims; empty when the rule file cannot be read."""
-    try:
-        from pipeline.claims import default_rules, load_rules
+    from pipeline.claims.pipeline import rules_from_config
 
-        rules = load_rules(config.rules.path) if config.rules.path else default_rules()
+    try:
+        rules = rules_from_config(config)
     except Exception as exc:  # the digest can explain claims without the messages
         logger.warning("rule messages unavailable: %s", exc)
         return {}
     return {rule.id: rule.message for rule in rules.rules}
 
 
-def _factory(config: Config) -> Any:
-    from pipeline.db import make_engine, session_factory, upgrade
-
-    engine = make_engine(config.db_url)
-    upgrade(engine)
-    return session_factory(engine)
-
-
 def _builder(
-    config: Config, factory: Any, out_dir: Path, printed: list[Path]
-) -> Callable[..., Any]:
+    config: Config, factory: sessionmaker[Session], out_dir: Path, printed: list[Path]
+) -> Callable[[Period], Digest]:
     from reports.archive import write_archive
     from reports.digest import build_digest
 
     messages = _rule_messages(config)
 
-    def build(period: Any) -> Any:
+    def build(period: Period) -> Digest:
         with factory() as session:
-            digest = build_digest(session, period, config.digest, rule_messages=messages)
+            digest = build_digest(
+                session,
+                period,
+                config.digest,
+                rule_messages=messages,
+                failing_after=config.schedule.failing_after,
+            )
             written = write_archive(session, digest, out_dir)
         printed.extend(written.paths)
         if written.evidence:
@@ -107,7 +120,7 @@ def _transport(config: Config) -> Any:
     try:
         return SmtpTransport(smtp_settings(config.mail))
     except SendError as exc:
-        _fail(str(exc), EX_CONFIG)
+        fail(str(exc), EX_CONFIG)
 
 
 @click.command("digest")
@@ -136,9 +149,9 @@ def _transport(config: Config) -> Any:
 @click.option(
     "--force", is_flag=True, help="With --send: send the period again even if it was sent."
 )
-@click.pass_obj
+@pass_ctx
 def digest(
-    obj: _Obj,
+    obj: Context,
     week: str | None,
     since: datetime | None,
     until: datetime | None,
@@ -150,18 +163,18 @@ def digest(
     """Write the weekly digest (HTML page, text, CSV, JSON) and optionally e-mail it."""
     from reports.ledger import Job, due_periods
     from reports.period import last_complete_week
-    from reports.sending import exit_code, send_jobs
+    from reports.sending import send_copy, send_jobs
 
     config = obj.config
     zone = config.digest.timezone
     period = _period(config, week, since, until)
     out_dir = out or config.data_dir / "digests"
-    factory = _factory(config)
+    factory = database(config)
     printed: list[Path] = []
     build = _builder(config, factory, out_dir, printed)
     now = datetime.now(UTC)
     if (to or force) and not send:
-        _fail("--to and --force go with --send", EX_USAGE)
+        fail("--to and --force go with --send", EX_USAGE)
     if not send:
         build(period or last_complete_week(now, zone))
         for path in printed:
@@ -171,15 +184,17 @@ def digest(
         lists = [_adhoc(to)]
     else:
         if not config.mail.enabled:
-            _fail("mail is not enabled: set [mail] enabled = true (or use --to)", EX_CONFIG)
+            fail("mail is not enabled: set [mail] enabled = true (or use --to)", EX_CONFIG)
         lists = config.mail.recipient_lists
         if not lists:
-            _fail("no recipients: set [mail] recipients or [[mail.lists]]", EX_CONFIG)
+            fail("no recipients: set [mail] recipients or [[mail.lists]]", EX_CONFIG)
     transport = _transport(config)
     if to:
-        outcomes = _send_copy(
-            config, factory, transport, build, period or last_complete_week(now, zone), lists[0]
+        target = period or last_complete_week(now, zone)
+        copy = send_copy(
+            config.mail, lists[0], target, transport, build, base_url=config.digest.base_url
         )
+        outcomes = [copy]
     else:
         if period is None and not force:
             with factory() as session:
@@ -218,60 +233,18 @@ def _adhoc(addresses: tuple[str, ...]) -> MailList:
     try:
         return MailList(name="adhoc", recipients=list(addresses))
     except ValueError as exc:
-        _fail(f"--to: {exc}", EX_USAGE)
-
-
-def _send_copy(
-    config: Config,
-    factory: Any,
-    transport: Any,
-    build: Callable[..., Any],
-    period: Any,
-    mail_list: MailList,
-) -> list[Any]:
-    """A one-off copy to ``--to``: delivered with the same retries, not recorded in the ledger."""
-    from reports import render
-    from reports.mail import build_message, deliver, new_message_id, subject
-    from reports.model import Audience
-    from reports.sending import Outcome
-
-    view = build(period).for_audience(Audience(mail_list.name))
-    message_id = new_message_id(period.key, mail_list.name, config.mail.sender.rsplit("@", 1)[1])
-    message = build_message(
-        subject_line=subject(view),
-        sender=config.mail.sender,
-        recipients=mail_list.recipients,
-        text=render.text(view, config.digest.base_url),
-        html=render.mail_html(view, config.digest.base_url),
-        message_id=message_id,
-        list_name=mail_list.name,
-        list_domain=config.mail.list_id_domain,
-        date=datetime.now(UTC),
-    )
-    result = deliver(
-        transport,
-        message,
-        mail_list.recipients,
-        retries=config.mail.retries,
-        backoff_s=config.mail.backoff_s,
-    )
-    if result.delivered:
-        return [Outcome(period.key, mail_list.name, "sent", result.attempts, message_id)]
-    error = result.error
-    status = "pending" if error is not None and error.transient else "failed"
-    return [Outcome(period.key, mail_list.name, status, result.attempts, message_id, str(error))]
+        fail(f"--to: {exc}", EX_USAGE)
 
 
 @click.command("digests")
-@click.pass_obj
-def digests(obj: _Obj) -> None:
+@pass_ctx
+def digests(obj: Context) -> None:
     """The digest ledger: what was sent to which list, what is pending or failed, what is due."""
     from reports.ledger import due_periods, ledger
 
     config = obj.config
-    factory = _factory(config)
     now = datetime.now(UTC)
-    with factory() as session:
+    with obj.session() as session:
         rows = ledger(session)
         due = (
             due_periods(session, config.mail, now, config.digest.timezone)
@@ -303,6 +276,6 @@ def write_week_digest(config: Config, when: datetime | None = None) -> Path:
     from reports.period import week_of
 
     printed: list[Path] = []
-    build = _builder(config, _factory(config), config.data_dir / "digests", printed)
+    build = _builder(config, database(config), config.data_dir / "digests", printed)
     build(week_of(when or datetime.now(UTC), config.digest.timezone))
     return printed[0]

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
-from pipeline.db import make_engine
+from core.db import engine_for
 
 ADVISORY_KEY = 0x436C6D77  # "Clmw": a 32-bit key, so pg_locks.objid shows it whole
 APP_NAME = "claimwatch-daemon"
@@ -63,8 +63,7 @@ class DaemonLock:
             handle.flush()
             self._file = handle
             return
-        engine = make_engine(self.db_url)
-        conn = engine.connect()
+        conn = engine_for(self.db_url).connect()
         conn.execute(
             text("SELECT set_config('application_name', :name, false)"),
             {"name": f"{APP_NAME} pid={info['pid']} host={info['host']}"},
@@ -110,19 +109,17 @@ class DaemonLock:
                         return "unknown holder"
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
             return None
-        engine = make_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                row = conn.execute(
-                    text(
-                        "SELECT a.application_name, a.backend_start FROM pg_locks l "
-                        "JOIN pg_stat_activity a ON a.pid = l.pid "
-                        "WHERE l.locktype = 'advisory' AND l.objid = :key AND l.granted"
-                    ),
-                    {"key": ADVISORY_KEY},
-                ).first()
-        finally:
-            engine.dispose()
+        with engine_for(self.db_url).connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT a.application_name, a.backend_start FROM pg_locks l "
+                    "JOIN pg_stat_activity a ON a.pid = l.pid "
+                    "WHERE l.locktype = 'advisory' AND l.objid = :key AND l.granted "
+                    "AND l.database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())"
+                ),
+                {"key": ADVISORY_KEY},
+            ).first()
         return f"{row[0]}, since {row[1]:%Y-%m-%d %H:%M:%S}" if row else None
 
     def __enter__(self) -> DaemonLock:

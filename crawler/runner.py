@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from claimwatch.config import Config
+from core.config import Config
 
 
 @dataclass
@@ -48,8 +48,7 @@ def run_crawl(
     settings["LOG_INSTALL_ROOT_HANDLER"] = not logging.root.handlers
     if progress is None:
         progress = sys.stderr.isatty()
-    if progress:
-        settings["EXTENSIONS"] = {**settings["EXTENSIONS"], "crawler.extensions.Progress": 10}
+    settings["CLAIMWATCH_PROGRESS"] = progress
     settings.update(extra_settings or {})
     run_group = str(uuid.uuid4())
     process = CrawlerProcess(settings)

@@ -1,0 +1,72 @@
+"""What the commands share: the context (the config, loaded once and lazily; the database), error
+exits and the exit codes (sysexits.h where one fits)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from core.config import Config, ConfigError, find_config_path, load_config
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+EX_OK = 0
+EX_FAILURE = 1  # a source failed, an input could not be read, a digest failed for good
+EX_USAGE = 2  # click's own code for bad options
+EX_TEMPFAIL = 75  # try again later: mail server unreachable, another daemon holds the database
+EX_CONFIG = 78  # invalid configuration
+
+
+def fail(message: str, code: int = EX_FAILURE) -> NoReturn:
+    click.echo(f"claimwatch: {message}", err=True)
+    sys.exit(code)
+
+
+class Context:
+    """The click context object: the options of the ``claimwatch`` group, and the config they
+    name, read once and only by the commands that need it."""
+
+    def __init__(self, config_path: Path | None, verbose: int) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+        self._config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            try:
+                self._config = load_config(self.config_path)
+            except ConfigError as exc:
+                fail(str(exc), EX_CONFIG)
+        return self._config
+
+    @property
+    def config_file(self) -> Path | None:
+        """The file the configuration was read from (``None``: built-in defaults)."""
+        return find_config_path(self.config_path)
+
+    @property
+    def log_level(self) -> str:
+        return ["WARNING", "INFO", "DEBUG"][min(self.verbose, 2)]
+
+    def sessions(self) -> sessionmaker[Session]:
+        """The session factory of the configured database, its schema brought up to date."""
+        return database(self.config)
+
+    def session(self) -> Session:
+        return self.sessions()()
+
+
+def database(config: Config) -> sessionmaker[Session]:
+    """The process's session factory for the configured database, migrated to the latest schema."""
+    from core.db import engine_for, sessions_for, upgrade
+
+    upgrade(engine_for(config.db_url))
+    return sessions_for(config.db_url)
+
+
+pass_ctx = click.make_pass_decorator(Context)

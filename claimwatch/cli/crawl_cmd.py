@@ -1,0 +1,112 @@
+"""``claimwatch crawl`` and ``claimwatch demo``: one crawl in this process, and its summary."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+
+from claimwatch.cli.common import Context, fail, pass_ctx
+from crawler.runner import CrawlSummary
+
+
+def print_summary(summary: CrawlSummary) -> None:
+    click.echo(f"crawl {summary.run_group} finished ({summary.finish_reason})")
+    for name, state in summary.statuses.items():
+        fig = summary.source_figure
+        click.echo(
+            f"  {name:<28} {state:<12} pages {fig(name, 'fetch/pages'):>5}"
+            f"  new {fig(name, 'store/inserted'):>4}  changed {fig(name, 'store/updated'):>4}"
+            f"  unchanged {fig(name, 'store/unchanged') + fig(name, 'store/not_modified'):>4}"
+            f"  skipped {fig(name, 'discovery/lastmod_unchanged') + fig(name, 'discovery/recently_checked'):>4}"
+            f"  errors {fig(name, 'errors/total'):>3}"
+        )
+
+
+def print_dedup(summary: CrawlSummary) -> None:
+    stats = summary.stats
+    matched = {
+        key.rsplit("/", 1)[-1]: value
+        for key, value in stats.items()
+        if key.startswith("dedup/template_match/")
+    }
+    click.echo(
+        f"dedup: {stats.get('dedup/template_match', 0)} articles matched a seed template family"
+        + (
+            " (" + ", ".join(f"{k}: {v}" for k, v in sorted(matched.items())) + ")"
+            if matched
+            else ""
+        )
+        + f"; {stats.get('dedup/exact_repost', 0)} exact reposts;"
+        f" {stats.get('dedup/near_seed', 0)} near-duplicates of a seed,"
+        f" {stats.get('dedup/near_article', 0)} of another article"
+    )
+    bands = ", ".join(
+        f"{stats.get(f'score/band/{band}', 0)} {band}"
+        for band in ("priority", "review", "watch", "ignore")
+    )
+    click.echo(
+        f"claims: {stats.get('score/claims', 0)} potential claims flagged; articles: {bands}"
+    )
+
+
+@click.command()
+@click.argument("sources", nargs=-1)
+@pass_ctx
+def crawl(obj: Context, sources: tuple[str, ...]) -> None:
+    """Crawl the configured sources once (all enabled ones, or those named).
+
+    Fetches only what is new or changed since the last run, stores the articles, prints a summary,
+    and exits non-zero when a source failed.
+    """
+    from crawler.runner import run_crawl
+
+    config = obj.config
+    if not config.sources:
+        fail("no sources configured; add [[sources]] to the config (see `claimwatch init`)")
+    unknown = set(sources) - {s.name for s in config.sources}
+    if unknown:
+        fail(f"unknown source(s): {', '.join(sorted(unknown))}")
+    summary = run_crawl(config, list(sources) or None, log_level=obj.log_level)
+    print_summary(summary)
+    print_dedup(summary)
+    if summary.failed:
+        fail(f"source(s) failed: {', '.join(summary.failed)}")
+
+
+@click.command()
+@click.option(
+    "--serve", is_flag=True, help="Keep serving the demo sites after the run (Ctrl-C ends)."
+)
+@pass_ctx
+def demo(obj: Context, serve: bool) -> None:
+    """Serve the bundled demo sites on 127.0.0.1 and run the pipeline over them.
+
+    Uses the configured data directory and database (default: ./data/claimwatch.db).
+    """
+    import threading
+
+    from claimwatch.cli.digest_cmd import write_week_digest
+    from crawler.demo.config import demo_config
+    from crawler.demo.server import demo_site_roots, serving
+    from crawler.runner import run_crawl
+
+    with serving(demo_site_roots()) as servers:
+        urls = {name: server.url for name, server in servers.items()}
+        for name, url in urls.items():
+            click.echo(f"serving {name} at {url}")
+        config = demo_config(obj.config, urls)
+        summary = run_crawl(config, log_level=obj.log_level)
+        print_summary(summary)
+        print_dedup(summary)
+        click.echo(f"\nresults: {config.db_url}")
+        click.echo(f"digest: {write_week_digest(config)}")
+        click.echo(
+            "  claimwatch sources  |  claimwatch families  |  claimwatch articles --format csv"
+        )
+        if serve:
+            click.echo("serving the demo sites; Ctrl-C to stop")
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
+    if summary.failed:
+        fail(f"demo source(s) failed: {', '.join(summary.failed)}")
