@@ -82,7 +82,8 @@ def test_template_article_outranks_news_about_the_same_substance() -> None:
 def test_as_json_contract() -> None:
     score = score_document(from_text(TEMPLATE_ARTICLE), RULES)
     data = score.as_json()
-    assert set(data) == {"claims", "risk"}
+    assert set(data) == {"claims", "risk", "scored_by"}
+    assert data["scored_by"] == {"rules_sha256": RULES.sha256, "model_sha256": score.model_sha256}
     assert set(data["risk"]) == {"score", "band", "escalations"}
     types = {
         "sentence": str, "start": int, "end": int, "categories": list, "score": float,
@@ -94,6 +95,8 @@ def test_as_json_contract() -> None:
         assert claim["substance"] is None or isinstance(claim["substance"], str)
         assert claim["condition"] is None or isinstance(claim["condition"], str)
         assert 0 <= claim["score"] <= 100
+        assert 0 <= claim["confidence"] <= 1  # the learned decision
+        assert all(set(f) == {"feature", "weight"} for f in claim["features"])
     assert 0 <= data["risk"]["score"] <= 100
     assert data["risk"]["band"] in {"priority", "review", "watch", "ignore"}
     assert score.rules_sha256 == RULES.sha256
@@ -101,10 +104,9 @@ def test_as_json_contract() -> None:
 
 def test_empty_document() -> None:
     score = score_document(Document(blocks=()), RULES)
-    assert score.as_json() == {
-        "claims": [],
-        "risk": {"score": 0.0, "band": "ignore", "escalations": []},
-    }
+    data = score.as_json()
+    assert data["claims"] == []
+    assert data["risk"] == {"score": 0.0, "band": "ignore", "escalations": []}
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "seeds").glob("*.txt")), ids=lambda p: p.stem)

@@ -1,5 +1,7 @@
 """Context, not keywords: negation, rebuttal, attribution, questions, hedges, product context.
 
+These test the rules' context logic (pipeline/claims/judge.py), so documents are scored with the
+rules alone; the learned decision over them is tested in test_claims_learned.py.
 Every sentence here was written for these tests.
 """
 
@@ -8,10 +10,16 @@ from __future__ import annotations
 import pytest
 
 from core.document import Block, Document, from_text
-from pipeline.claims import default_rules, explain, score_document
+from pipeline.claims import ArticleScore, RuleSet, default_rules, explain
+from pipeline.claims import score_document as score_with
 from pipeline.claims.explain import rules_fired
+from pipeline.claims.learned import LinearModel
 
 RULES = default_rules()
+
+
+def score_document(document: Document, rules: RuleSet) -> ArticleScore:
+    return score_with(document, rules, LinearModel.rules_only())
 
 
 def claims_of(sentence: str) -> set[str]:

@@ -286,3 +286,28 @@ def test_cross_validation_scores_each_article_with_a_model_that_never_saw_it() -
     examples = examples_of(by_article(units), RULES)
     assert {e.article for e in examples} <= {u.article_id for u in units}
     assert set(evaluation.by_batch) == {"written"}
+
+
+# --- the shipped model on plain cases (a floor, not a benchmark: see bench/claims_quality.py) --
+
+VENDOR_CLAIMS = [
+    "Our elderberry syrup cures the flu in two days.",
+    "These turmeric capsules reverse arthritis without any side effects.",
+    "Stop taking your blood pressure pills: our garlic extract works better.",
+    "Ashwagandha gummies treat anxiety and depression naturally.",
+    "Give two drops of our CBD oil to your toddler every night for seizures.",
+    "This herbal tea shrinks tumors and kills cancer cells.",
+]
+NEWS_MENTIONS = [
+    "Regulators said there is no evidence that elderberry syrup cures the flu.",
+    "The agency warned sellers who claimed turmeric capsules reverse arthritis.",
+    "Doctors cautioned that garlic extract is not a substitute for blood pressure medication.",
+]
+
+
+def test_shipped_model_flags_plain_vendor_claims_and_not_reported_ones() -> None:
+    vendor = doc(*VENDOR_CLAIMS, "Order today with free shipping.")
+    flagged = {c.sentence for c in score_document(vendor, RULES).claims}
+    assert len(flagged & set(VENDOR_CLAIMS)) >= 5, flagged
+    news = doc(*NEWS_MENTIONS)
+    assert score_document(news, RULES).claims == ()

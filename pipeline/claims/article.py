@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from core.document import Document
-from pipeline.claims.features import Page, is_candidate, unit_features
+from pipeline.claims.features import Page, is_candidate, page_words, unit_features
 from pipeline.claims.judge import (
     SNIPPET_SENTENCES,
     Judgement,
@@ -336,7 +336,10 @@ def _decide(
 ) -> None:
     """The learned decision over every candidate unit, with the rules' verdicts as features."""
     candidates = [r.unit.sentence for r in results if r.candidate]
-    page = Page.of(candidates)
+    learned = None
+    if model.voice is not None:
+        learned = model.voice.probability(page_words(r.unit.sentence for r in results))
+    page = Page.of(candidates, learned)
     for position, result in enumerate(results):
         if not result.candidate:
             continue

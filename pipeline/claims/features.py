@@ -35,7 +35,7 @@ claims by construction, which keeps ordinary prose as cheap to score as before.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -85,6 +85,7 @@ FIRST_PERSON = frozenset({"we", "our", "us", "ours"})
 SECOND_PERSON = frozenset({"you", "your", "yours"})
 VOICE_CUES = ("report", "attribution", "rebuttal", "study_report", "commercial", "product_ref")
 MAX_NGRAM = 3
+PAGE_WORD = "pw:"
 MAX_TOKENS = 80  # n-grams of the first tokens only: a runaway sentence costs no more than this
 
 
@@ -126,15 +127,41 @@ class PageVoice:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """What every unit of one page shares: its voice, as features computed once."""
+    """What every unit of one page shares: its voice, as features computed once, and the learned
+    page voice (the probability that the page reports rather than promotes) when the model has a
+    voice head."""
 
     voice: PageVoice
     features: Features
+    learned: float | None = None
 
     @classmethod
-    def of(cls, sentences: Sequence[Sentence]) -> Page:
+    def of(cls, sentences: Sequence[Sentence], learned: float | None = None) -> Page:
         voice = page_voice(sentences)
-        return cls(voice, voice.features())
+        features = voice.features()
+        if learned is not None:
+            features["voice:learned"] = learned
+        return cls(voice, features, learned)
+
+
+def page_words(sentences: Iterable[Sentence]) -> Features:
+    """The page-voice head's features: every word of the page, once (``pw:<word>``)."""
+    words: set[str] = set()
+    for sentence in sentences:
+        words.update(sentence.toks)
+    return {PAGE_WORD + word: 1.0 for word in words if word[0].isalpha()}
+
+
+def learned_voice_crosses(features: Features, learned: float) -> None:
+    """The learned page voice crossed with the rules' verdict on the unit (a rule claim on a
+    news or authority page weighs differently from one on a shop page)."""
+    features["voice:learned"] = learned
+    if "kept" in features:
+        features["voice:learned×kept"] = learned
+    if any(name.startswith("fire:") for name in features):
+        features["voice:learned×fired"] = learned
+    else:
+        features["voice:learned×unfired"] = learned
 
 
 def page_voice(sentences: Sequence[Sentence]) -> PageVoice:
@@ -367,5 +394,7 @@ def unit_features(
     out.update(page.features)
     if "kept" in out:
         out["voice:reportive×kept"] = page.voice.reportive
+    if page.learned is not None:
+        learned_voice_crosses(out, page.learned)
     out.update(dict.fromkeys(grams_of(sentence, "ng:"), 1.0))
     return out

@@ -19,7 +19,10 @@ File format (``format = "claimwatch-linear/1"``)::
      "trained": {"rows": 4049, "articles": 207, "seed": 13, "c": 0.5, ...}}
 
 ``categories`` (optional) are one-vs-rest heads that name the categories of a claim the rules did
-not name (a sentence no rule fired on, or one the rules set aside).
+not name (a sentence no rule fired on, or one the rules set aside). ``voice`` (optional) is the
+page-voice head: from the words of the whole page (``pw:<word>``), the probability that the page
+reports on claims (news, fact check, medical authority) rather than makes them; every unit of the
+page gets it as the feature ``voice:learned``, crossed with the rules' verdict.
 """
 
 from __future__ import annotations
@@ -82,6 +85,7 @@ class LinearModel:
     source: str = ""
     trained: dict[str, Any] = field(default_factory=dict)
     passthrough: bool = False  # rules only: the rules' verdict is the decision
+    voice: Head | None = None  # P(the page reports rather than promotes), from its words
 
     @classmethod
     def rules_only(cls) -> LinearModel:
@@ -119,6 +123,12 @@ class LinearModel:
             "categories": {
                 name: {"intercept": head.intercept, "weights": dict(sorted(head.weights.items()))}
                 for name, head in sorted(self.categories.items())
+            },
+            "voice": None
+            if self.voice is None
+            else {
+                "intercept": self.voice.intercept,
+                "weights": dict(sorted(self.voice.weights.items())),
             },
             "trained": self.trained,
         }
@@ -169,6 +179,8 @@ def parse_model(raw: bytes, source: str) -> LinearModel:
         str(name): _head(value, f"{source}: categories.{name}")
         for name, value in categories_data.items()
     }
+    voice_data = data.get("voice")
+    voice = None if voice_data is None else _head(voice_data, f"{source}: voice")
     trained = data.get("trained", {})
     return LinearModel(
         head=head,
@@ -177,6 +189,7 @@ def parse_model(raw: bytes, source: str) -> LinearModel:
         sha256=hashlib.sha256(raw).hexdigest(),
         source=source,
         trained=trained if isinstance(trained, dict) else {},
+        voice=voice,
     )
 
 

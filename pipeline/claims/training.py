@@ -31,6 +31,7 @@ from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.claims.article import analyse_document, score_document
+from pipeline.claims.features import learned_voice_crosses, page_words
 from pipeline.claims.learned import Head, LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
 from pipeline.claims.results import Features
@@ -38,6 +39,9 @@ from pipeline.claims.units import LabelledUnit, align, by_article, covers, rebui
 
 C_GRID = (0.02, 0.05, 0.15, 0.5)
 MIN_ARTICLES = 2
+REPORTIVE_KINDS = frozenset({"news", "medical_authority"})  # pages that report on claims
+VOICE_C = 1.0
+VOICE_MIN_ARTICLES = 3  # a page word must occur on this many training pages
 MENTION_WEIGHT = 1.0  # reported, negated or warned-against claims weigh as much as any other unit
 INNER_FOLDS = 4
 CATEGORY_C = 1.0  # the category heads: L1, so each keeps only the features that name its category
@@ -56,12 +60,44 @@ class Example:
     weight: float = 1.0
 
 
-def examples_of(articles: dict[str, list[LabelledUnit]], rules: RuleSet) -> list[Example]:
+@dataclass(slots=True)
+class Page:
+    """One article as the page-voice head sees it: its words, and whether it reports (``None``:
+    the unit file gives no article kind)."""
+
+    article: str
+    words: Features
+    reportive: bool | None
+
+
+class Corpus(list[Example]):
+    """The candidate sentences of a set of articles, and the articles' pages."""
+
+    pages: dict[str, Page]
+
+    def __init__(self, examples: Sequence[Example] = (), pages: dict[str, Page] | None = None):
+        super().__init__(examples)
+        self.pages = pages or {}
+
+    def without(self, articles: set[str]) -> Corpus:
+        return Corpus(
+            [e for e in self if e.article not in articles],
+            {k: v for k, v in self.pages.items() if k not in articles},
+        )
+
+
+def examples_of(articles: dict[str, list[LabelledUnit]], rules: RuleSet) -> Corpus:
     """The candidate sentences of every article, labelled from the units they cover."""
-    out: list[Example] = []
+    out = Corpus()
     for article_id, units in articles.items():
         document, spans = rebuild(units)
         results = analyse_document(document, rules, _FEATURE_ONLY)
+        kind = units[0].article_kind
+        out.pages[article_id] = Page(
+            article_id,
+            page_words(r.unit.sentence for r in results),
+            None if kind == "unknown" else kind in REPORTIVE_KINDS,
+        )
         mapping = align(spans, [(r.unit.start, r.unit.end) for r in results])
         for result, covered in zip(results, mapping, strict=True):
             if not result.candidate or not covered:
@@ -177,11 +213,51 @@ def _head(fitted: LogisticRegression, vocab: dict[str, int]) -> Head:
     return Head(round(float(fitted.intercept_[0]), WEIGHT_DIGITS), weights)
 
 
+def fit_voice(pages: Sequence[Page], seed: int) -> Head | None:
+    """The page-voice head from the pages whose kind is known (``None`` when too few)."""
+    known = [page for page in pages if page.reportive is not None]
+    labels = np.array([bool(page.reportive) for page in known])
+    if labels.sum() < 3 or (~labels).sum() < 3:
+        return None
+    examples = [
+        Example(page.article, page.words, bool(page.reportive), frozenset()) for page in known
+    ]
+    vocab = vocabulary(examples, VOICE_MIN_ARTICLES)
+    return _head(_fit(matrix(examples, vocab), labels, VOICE_C, seed), vocab)
+
+
+def out_of_fold_voice(pages: dict[str, Page], seed: int) -> dict[str, float]:
+    """Each page's learned voice from a head fitted without it (so no unit of the training data
+    sees a voice estimate its own page helped to fit)."""
+    out: dict[str, float] = {}
+    for fold in group_folds(list(pages), INNER_FOLDS, seed):
+        head = fit_voice([p for a, p in pages.items() if a not in fold], seed)
+        for article in fold:
+            out[article] = 0.5 if head is None else head.probability(pages[article].words)
+    return out
+
+
+def with_voice(examples: Corpus, seed: int) -> tuple[Corpus, Head | None]:
+    """The examples with their page's out-of-fold learned voice, and the voice head on all."""
+    head = fit_voice(list(examples.pages.values()), seed)
+    if head is None:
+        return examples, None
+    voice = out_of_fold_voice(examples.pages, seed)
+    augmented = Corpus(pages=examples.pages)
+    for example in examples:
+        features = dict(example.features)
+        learned_voice_crosses(features, voice.get(example.article, 0.5))
+        augmented.append(
+            Example(example.article, features, example.risky, example.categories, example.weight)
+        )
+    return augmented, head
+
+
 def fit_examples(
-    examples: Sequence[Example], seed: int = 13, c: float | None = None,
-    threshold: float | None = None,
-) -> LinearModel:  # fmt: skip
+    examples: Corpus, seed: int = 13, c: float | None = None, threshold: float | None = None
+) -> LinearModel:
     """A model from labelled examples (C and threshold chosen by inner CV unless given)."""
+    examples, voice = with_voice(examples, seed)
     inner_f1 = None
     if c is None or threshold is None:
         c, threshold, inner_f1 = _select(examples, seed)
@@ -200,6 +276,7 @@ def fit_examples(
         head=head,
         threshold=float(threshold),
         categories=categories,
+        voice=voice,
         source="trained",
         trained={
             "examples": len(examples),
@@ -219,7 +296,9 @@ def train(units: Sequence[LabelledUnit], rules: RuleSet, seed: int = 13) -> Line
     model = fit_examples(examples_of(by_article(units), rules), seed)
     trained = dict(model.trained)
     trained.update(rules_sha256=rules.sha256, units=len(units))
-    return LinearModel(model.head, model.threshold, model.categories, "", "trained", trained)
+    return LinearModel(
+        model.head, model.threshold, model.categories, "", "trained", trained, voice=model.voice
+    )
 
 
 # --- evaluation -----------------------------------------------------------------------------
@@ -338,8 +417,7 @@ def cross_validate(
     evaluation = Evaluation(folds=folds)
     models: list[LinearModel] = []
     for fold in group_folds(list(articles), folds, seed):
-        train_examples = [e for e in examples if e.article not in fold]
-        model = fit_examples(train_examples, seed)
+        model = fit_examples(examples.without(fold), seed)
         models.append(model)
         for article_id in sorted(fold):
             for predicted in predict_article(articles[article_id], rules, model):
