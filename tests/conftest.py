@@ -11,6 +11,7 @@ daemons and other subprocesses, megabyte inputs) are left out by ``make test-fas
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -101,14 +102,23 @@ def site(tmp_path: Path) -> Iterator[Served]:
     served.process.wait()
 
 
-def _admin(statement: str) -> None:
+def _admin(statement: str) -> list[Any]:
     """Run one statement on the server's ``postgres`` database, outside a transaction."""
     admin = create_engine(f"{POSTGRES_SERVER}/postgres", isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(statement))
+            result = conn.execute(text(statement))
+            return list(result) if result.returns_rows else []
     finally:
         admin.dispose()
+
+
+def _drop_abandoned() -> None:
+    """Drop the databases of earlier runs on this machine whose process is gone (killed runs)."""
+    for (name,) in _admin("SELECT datname FROM pg_database WHERE datname LIKE 'test\\_%'"):
+        match = re.fullmatch(r"test_(\d+)_[0-9a-f]{8}", name)
+        if match and not Path(f"/proc/{match.group(1)}").exists():
+            _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def postgres_url() -> str:
@@ -116,6 +126,8 @@ def postgres_url() -> str:
     global _postgres_created
     require(port_open("127.0.0.1", 5432), "PostgreSQL is not running on 127.0.0.1:5432")
     if not _postgres_created:
+        if sys.platform == "linux":
+            _drop_abandoned()
         _admin(f'CREATE DATABASE "{POSTGRES_DB}"')
         _postgres_created = True
     return POSTGRES_URL
