@@ -67,6 +67,37 @@ def print_evaluation(title: str, evaluation: Evaluation) -> None:
             print(line(name, figures))
 
 
+ERROR_PATHS = {
+    "fp": ("rules+model", "model_only"),
+    "fn": ("not_candidate", "set_aside", "below_threshold", "overruled"),
+}
+
+
+def print_errors(evaluation: Evaluation) -> None:
+    """Where the cross-validated errors come from, per batch (see training.verdict_path)."""
+    columns = [(kind, path) for kind, paths in ERROR_PATHS.items() for path in paths]
+    print("  errors by batch and path (fp: flagged by; fn: missed because):")
+    print("    " + f"{'batch':10s}" + "".join(f"{k}:{p:>16s}" for k, p in columns))
+    batches = sorted({batch for batch, _, _ in evaluation.errors})
+    for batch in [*batches, "all"]:
+        cells = []
+        for kind, path in columns:
+            n = sum(
+                count
+                for (b, k, p), count in evaluation.errors.items()
+                if k == kind and p == path and batch in (b, "all")
+            )
+            cells.append(f"{n:19d}")
+        print(f"    {batch:10s}" + "".join(cells))
+    fp_kinds: Counter[str] = Counter(
+        p.unit.article_kind for p in evaluation.predictions if p.risky and not p.unit.risky
+    )
+    print(
+        "  false positives by page kind: "
+        + ", ".join(f"{k} {n}" for k, n in fp_kinds.most_common())
+    )
+
+
 def regulator_report(rules: RuleSet, models: dict[str, LinearModel]) -> dict[str, Any]:
     rows = read_jsonl(EVAL / "regulator_claims_dev.jsonl")
     out: dict[str, Any] = {}
@@ -144,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     learned, models = cross_validate(units, rules, args.folds, args.seed)
     print_evaluation("rules alone (not fitted here)", rules_only)
     print_evaluation(f"learned decision, {args.folds}-fold CV by article", learned)
+    print_errors(learned)
     print("  fold models (C, threshold, inner CV F1): " + ", ".join(
         f"({m.trained['c']}, {m.threshold}, {m.trained['inner_cv_f1']})" for m in models))  # fmt: skip
     full = train(units, rules, args.seed)

@@ -15,7 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from core.document import Document
-from pipeline.claims.features import Page, is_candidate, page_words, unit_features
+from pipeline.claims.features import (
+    VOICE_MIN_WORDS,
+    Page,
+    is_candidate,
+    page_words,
+    unit_features,
+)
 from pipeline.claims.judge import (
     SNIPPET_SENTENCES,
     Judgement,
@@ -338,7 +344,9 @@ def _decide(
     candidates = [r.unit.sentence for r in results if r.candidate]
     learned = None
     if model.voice is not None:
-        learned = model.voice.probability(page_words(r.unit.sentence for r in results))
+        words = page_words(r.unit.sentence for r in results)
+        if len(words) >= VOICE_MIN_WORDS:  # a quoted ad line has no voice to read
+            learned = model.voice.probability(words)
     page = Page.of(candidates, learned)
     for position, result in enumerate(results):
         if not result.candidate:

@@ -86,6 +86,7 @@ SECOND_PERSON = frozenset({"you", "your", "yours"})
 VOICE_CUES = ("report", "attribution", "rebuttal", "study_report", "commercial", "product_ref")
 MAX_NGRAM = 3
 PAGE_WORD = "pw:"
+VOICE_MIN_WORDS = 60  # distinct words a page needs before its learned voice is read
 MAX_TOKENS = 80  # n-grams of the first tokens only: a runaway sentence costs no more than this
 
 

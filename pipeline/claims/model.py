@@ -148,9 +148,3 @@ class RuleSet:
 
     def entry(self, lexicon: str, key: str) -> Entry | None:
         return self.entries.get(lexicon, {}).get(key)
-
-    @property
-    def lexicon_sizes(self) -> dict[str, int]:
-        sizes = {name: len(table) for name, table in self.entries.items()}
-        sizes.update({name: len(phrases) for name, phrases in self.cues.items()})
-        return sizes

@@ -30,11 +30,11 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
-from pipeline.claims.article import analyse_document, score_document
-from pipeline.claims.features import learned_voice_crosses, page_words
+from pipeline.claims.article import analyse_document
+from pipeline.claims.features import VOICE_MIN_WORDS, learned_voice_crosses, page_words
 from pipeline.claims.learned import Head, LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
-from pipeline.claims.results import Features
+from pipeline.claims.results import Features, UnitResult
 from pipeline.claims.units import LabelledUnit, align, by_article, covers, rebuild
 
 C_GRID = (0.02, 0.05, 0.15, 0.5)
@@ -246,7 +246,8 @@ def with_voice(examples: Corpus, seed: int) -> tuple[Corpus, Head | None]:
     augmented = Corpus(pages=examples.pages)
     for example in examples:
         features = dict(example.features)
-        learned_voice_crosses(features, voice.get(example.article, 0.5))
+        if len(examples.pages[example.article].words) >= VOICE_MIN_WORDS:
+            learned_voice_crosses(features, voice[example.article])
         augmented.append(
             Example(example.article, features, example.risky, example.categories, example.weight)
         )
@@ -309,6 +310,24 @@ class Predicted:
     unit: LabelledUnit
     risky: bool
     categories: frozenset[str]
+    path: str = ""  # how the verdict came about (see :func:`verdict_path`), for error analysis
+
+
+def verdict_path(result: UnitResult | None, model: LinearModel) -> str:
+    """How a sentence's verdict came about: ``rules+model`` (a rule claim the model kept),
+    ``model_only`` (a claim the rules alone would not make), ``overruled`` (a rule claim the model
+    dropped), ``set_aside:<reason>`` (the rules' final "not a claim"), ``below_threshold``,
+    ``not_candidate``."""
+    if result is None or not result.candidate:
+        return "not_candidate"
+    if result.claim is not None:
+        return "rules+model" if result.rules_claim else "model_only"
+    if result.rules_claim:
+        return "overruled"
+    reasons = sorted({reason for _, reason in result.judgement.dropped})
+    if reasons and (result.confidence or 0.0) >= model.threshold:
+        return "set_aside:" + "+".join(reasons)
+    return "below_threshold"
 
 
 def predict_article(
@@ -316,16 +335,20 @@ def predict_article(
 ) -> list[Predicted]:
     """Score one article end to end and read each labelled unit's verdict off the claims."""
     document, spans = rebuild(units)
-    score = score_document(document, rules, model)
+    results = analyse_document(document, rules, model)
     out: list[Predicted] = []
     for span in spans:
         names: set[str] = set()
         risky = False
-        for claim in score.claims:
-            if covers(span, claim.start, claim.end):
-                risky = True
-                names.update(claim.categories)
-        out.append(Predicted(span.unit, risky, frozenset(names)))
+        covering: UnitResult | None = None
+        for result in results:
+            if covers(span, result.unit.start, result.unit.end):
+                covering = covering or result
+                if result.claim is not None:
+                    risky = True
+                    names.update(result.claim.categories)
+                    covering = result
+        out.append(Predicted(span.unit, risky, frozenset(names), verdict_path(covering, model)))
     return out
 
 
@@ -376,6 +399,7 @@ class Evaluation:
     by_kind: dict[str, Figures] = field(default_factory=dict)
     by_category: dict[str, Figures] = field(default_factory=dict)
     mentions: Counter[str] = field(default_factory=Counter)  # "units", "flagged"
+    errors: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (batch, fp|fn, path)
     folds: int = 0
     predictions: list[Predicted] = field(default_factory=list)
 
@@ -392,6 +416,9 @@ class Evaluation:
         if unit.mentions and not unit.risky:
             self.mentions["units"] += 1
             self.mentions["flagged"] += predicted.risky
+        if predicted.risky != unit.risky:
+            kind = "fp" if predicted.risky else "fn"
+            self.errors[(unit.batch, kind, predicted.path.split(":")[0])] += 1
 
     @property
     def mentions_flagged(self) -> float:
@@ -405,6 +432,7 @@ class Evaluation:
             "by_batch": {k: v.as_json() for k, v in sorted(self.by_batch.items())},
             "by_kind": {k: v.as_json() for k, v in sorted(self.by_kind.items())},
             "by_category": {k: v.as_json() for k, v in sorted(self.by_category.items())},
+            "errors": {f"{b}/{k}/{p}": n for (b, k, p), n in sorted(self.errors.items())},
         }
 
 
