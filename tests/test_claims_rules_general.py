@@ -17,7 +17,10 @@ CATEGORY = {rule.id: rule.category for rule in RULES.rules}
 
 CLAIMS = [
     # N1: dosing instructions in other words
-    ("dosage_advice", "Take your first dose of ashwagandha at the low end and increase over a week."),
+    (
+        "dosage_advice",
+        "Take your first dose of ashwagandha at the low end and increase over a week.",
+    ),
     ("dosage_advice", "It is best to start small with lion's mane and build up."),
     ("dosage_advice", "Begin with a quarter teaspoon of moringa powder."),
     ("dosage_advice", "For best results, take rhodiola consistently every morning."),
@@ -39,7 +42,10 @@ CLAIMS = [
     ("safety_assurance", "Reishi poses little risk to healthy adults."),
     ("safety_assurance", "Turmeric rarely causes side effects."),
     # N6: benefit idioms
-    ("disease_treatment", "For anyone battling depression, saffron extract offers a glimmer of hope."),
+    (
+        "disease_treatment",
+        "For anyone battling depression, saffron extract offers a glimmer of hope.",
+    ),
     ("disease_treatment", "Kratom gives hope to those fighting opioid addiction."),
     ("disease_treatment", "CBD could make living with epilepsy more manageable."),
     # R4 / R5: action words and outcome forms
