@@ -43,7 +43,7 @@ from pipeline.claims.learned import LinearModel, default_model
 from pipeline.claims.text import sentences
 
 AEB = Path(__file__).resolve().parents[2] / "shared" / "eval" / "aeb" / "ground-truth.json"
-SIZES = (5_000, 20_000)
+SIZES = (10_000, 20_000)
 _SYLLABLES = "ka lo mi ra ve zu to ne shi pa dor en ix ul ba fe gi ro sa tem qua vy".split()
 
 

@@ -19,7 +19,7 @@ from pipeline.claims.features import (
     VOICE_MIN_WORDS,
     Page,
     is_candidate,
-    page_words,
+    page_vocabulary,
     unit_features,
 )
 from pipeline.claims.judge import (
@@ -344,9 +344,9 @@ def _decide(
     candidates = [r.unit.sentence for r in results if r.candidate]
     learned = None
     if model.voice is not None:
-        words = page_words(r.unit.sentence for r in results)
+        words = page_vocabulary(r.unit.sentence for r in results)
         if len(words) >= VOICE_MIN_WORDS:  # a quoted ad line has no voice to read
-            learned = model.voice.probability(words)
+            learned = model.voice_probability(words)
     page = Page.of(candidates, learned)
     for position, result in enumerate(results):
         if not result.candidate:

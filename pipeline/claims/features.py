@@ -145,12 +145,17 @@ class Page:
         return cls(voice, features, learned)
 
 
-def page_words(sentences: Iterable[Sentence]) -> Features:
-    """The page-voice head's features: every word of the page, once (``pw:<word>``)."""
+def page_vocabulary(sentences: Iterable[Sentence]) -> set[str]:
+    """Every word of the page, once (letters only: no numbers or punctuation)."""
     words: set[str] = set()
     for sentence in sentences:
         words.update(sentence.toks)
-    return {PAGE_WORD + word: 1.0 for word in words if word[0].isalpha()}
+    return {word for word in words if word[0].isalpha()}
+
+
+def page_words(sentences: Iterable[Sentence]) -> Features:
+    """The page-voice head's features: every word of the page, once (``pw:<word>``)."""
+    return {PAGE_WORD + word: 1.0 for word in page_vocabulary(sentences)}
 
 
 def learned_voice_crosses(features: Features, learned: float) -> None:
@@ -341,8 +346,8 @@ def _shape(sentence: Sentence, out: Features) -> None:
     out[f"len:{bucket}"] = 1.0
     if words >= 2 and sentence.text.isupper():
         out["shape:caps"] = 1.0
-    for lexicon, hits in sentence.by_lex.items():
-        if lexicon != "^" and not lexicon.startswith("=") and any(h.start == 0 for h in hits):
+    for lexicon, hits in sentence.by_lex.items():  # hits are in scan order: the first starts first
+        if hits and hits[0].start == 0 and lexicon != "^" and not lexicon.startswith("="):
             out[f"start:{lexicon}"] = 1.0
     if "!" in sentence.toks:
         out["shape:exclamation"] = 1.0

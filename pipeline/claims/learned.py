@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from pipeline.claims.features import PAGE_WORD
 from pipeline.claims.results import Features
 
 FORMAT = "claimwatch-linear/1"
@@ -86,11 +87,26 @@ class LinearModel:
     trained: dict[str, Any] = field(default_factory=dict)
     passthrough: bool = False  # rules only: the rules' verdict is the decision
     voice: Head | None = None  # P(the page reports rather than promotes), from its words
+    _cache: dict[str, dict[str, float]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def rules_only(cls) -> LinearModel:
         """No learned decision: a sentence is a claim exactly when the rules keep a firing."""
         return cls(Head(0.0, {}), passthrough=True, source="rules only")
+
+    def voice_probability(self, words: set[str]) -> float:
+        """The page-voice head on a page's words (``pw:<word>`` features, all of value 1)."""
+        if self.voice is None:
+            return 0.5
+        bare = self._cache.get("voice")
+        if bare is None:
+            bare = self._cache["voice"] = {
+                name[len(PAGE_WORD) :]: weight
+                for name, weight in self.voice.weights.items()
+                if name.startswith(PAGE_WORD)
+            }
+        get = bare.get
+        return _sigmoid(self.voice.intercept + sum(get(word, 0.0) for word in words))
 
     def confidence(self, features: Features) -> float:
         return self.head.probability(features)
