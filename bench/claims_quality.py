@@ -36,8 +36,9 @@ from typing import Any
 
 from core.document import Block, Document, from_text
 from pipeline.claims import RuleSet, default_rules, load_rules, score_document
+from pipeline.claims.evaluation import Evaluation, cross_validate, evaluate
 from pipeline.claims.learned import LinearModel
-from pipeline.claims.training import Evaluation, cross_validate, evaluate, group_folds, train
+from pipeline.claims.training import group_folds, train
 from pipeline.claims.units import CATEGORY_ALIASES, by_article, read_units
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -74,7 +75,7 @@ ERROR_PATHS = {
 
 
 def print_errors(evaluation: Evaluation) -> None:
-    """Where the cross-validated errors come from, per batch (see training.verdict_path)."""
+    """Where the cross-validated errors come from, per batch (see evaluation.verdict_path)."""
     columns = [(kind, path) for kind, paths in ERROR_PATHS.items() for path in paths]
     print("  errors by batch and path (fp: flagged by; fn: missed because):")
     print("    " + f"{'batch':10s}" + "".join(f"{k}:{p:>16s}" for k, p in columns))

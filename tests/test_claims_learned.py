@@ -14,6 +14,7 @@ import pytest
 from core.document import Block, Document
 from pipeline.claims import default_rules, score_document
 from pipeline.claims.article import analyse_document
+from pipeline.claims.evaluation import cross_validate
 from pipeline.claims.features import is_candidate, slotted
 from pipeline.claims.learned import (
     FORMAT,
@@ -25,7 +26,7 @@ from pipeline.claims.learned import (
     parse_model,
 )
 from pipeline.claims.matcher import analyse
-from pipeline.claims.training import cross_validate, examples_of, group_folds, train
+from pipeline.claims.training import examples_of, group_folds, train
 from pipeline.claims.units import UnitFileError, by_article, parse_units, read_units, rebuild
 
 RULES = default_rules()

@@ -91,8 +91,8 @@ def model_train(obj: Context, data: Path, out: Path | None, seed: int) -> None:
 def model_evaluate(obj: Context, data: Path, folds: int, seed: int, as_json: bool) -> None:
     """Cross-validate the claim decision on DATA, grouped by article (no article in both the
     training and the test side of a fold), beside the rules alone."""
+    from pipeline.claims.evaluation import cross_validate, evaluate
     from pipeline.claims.learned import LinearModel
-    from pipeline.claims.training import cross_validate, evaluate
 
     units = _units(data)
     if folds < 2:

@@ -15,13 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from core.document import Document
-from pipeline.claims.features import (
-    VOICE_MIN_WORDS,
-    Page,
-    is_candidate,
-    page_vocabulary,
-    unit_features,
-)
+from pipeline.claims.features import is_candidate, unit_features
 from pipeline.claims.judge import (
     SNIPPET_SENTENCES,
     Judgement,
@@ -45,6 +39,7 @@ from pipeline.claims.scoring import (
     ordered_categories,
 )
 from pipeline.claims.text import sentences
+from pipeline.claims.voice import VOICE_MIN_WORDS, Page, page_vocabulary
 
 COMMERCIAL_REACH = 3  # sentences either side in which a buy link or coupon aggravates a claim
 SUBJECT_MIN_MENTIONS = 2  # a substance named once is not what the article is about

@@ -19,7 +19,7 @@ can always be explained in the words of the rule file:
 - neighbours: ``prev:`` and ``next:`` versions of ``kept``, ``fired``, ``condition``, ``rebuts``
   in the same block; ``pronoun_subject`` (the sentence opens with "it", "this", "they" ...)
   and ``pronoun_after_substance`` when the sentence before named a substance.
-- the page's voice, detected from the page itself (:class:`PageVoice`): the shares of its
+- the page's voice, detected from the page itself (:mod:`pipeline.claims.voice`): the shares of its
   candidate sentences that report, attribute, rebut, cite studies or sell, and of first-person
   ("we", "our") and second-person ("you") sentences; ``voice:reportive×kept`` crosses it with
   the rules' verdict. Voice is a feature, never a switch.
@@ -35,13 +35,13 @@ claims by construction, which keeps ordinary prose as cheap to score as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from pipeline.claims.judge import effective_tier, is_genuine_question, rebuts
 from pipeline.claims.matcher import Sentence
 from pipeline.claims.results import Features, UnitResult
+from pipeline.claims.voice import Page, learned_voice_crosses
 
 if TYPE_CHECKING:
     from pipeline.claims.judge import Setting
@@ -81,12 +81,7 @@ SCOPED_CUES = (
 )  # fmt: skip
 CONCESSIVE = frozenset({"although", "though", "while", "whilst", "even", "despite", "whereas"})
 PRONOUNS = frozenset({"it", "this", "they", "these", "its", "their", "such", "that", "those"})
-FIRST_PERSON = frozenset({"we", "our", "us", "ours"})
-SECOND_PERSON = frozenset({"you", "your", "yours"})
-VOICE_CUES = ("report", "attribution", "rebuttal", "study_report", "commercial", "product_ref")
 MAX_NGRAM = 3
-PAGE_WORD = "pw:"
-VOICE_MIN_WORDS = 60  # distinct words a page needs before its learned voice is read
 MAX_TOKENS = 80  # n-grams of the first tokens only: a runaway sentence costs no more than this
 
 
@@ -99,87 +94,6 @@ def is_candidate(sentence: Sentence, fired: bool) -> bool:
     if not STRONG_LEXICONS.isdisjoint(present):
         return True
     return len(WEAK_LEXICONS.intersection(present)) >= 2
-
-
-@dataclass(frozen=True, slots=True)
-class PageVoice:
-    """How the page speaks, as shares of its candidate sentences (0..1)."""
-
-    report: float = 0.0
-    attribution: float = 0.0
-    rebuttal: float = 0.0
-    study_report: float = 0.0
-    commercial: float = 0.0
-    product_ref: float = 0.0
-    first_person: float = 0.0
-    second_person: float = 0.0
-    question: float = 0.0
-
-    @property
-    def reportive(self) -> float:
-        """A page that reports, attributes, rebuts and cites studies (news, fact check, authority)."""
-        return min(1.0, self.report + self.attribution + self.rebuttal + self.study_report)
-
-    def features(self) -> Features:
-        out = {f"voice:{name}": getattr(self, name) for name in self.__slots__}
-        out["voice:reportive"] = self.reportive
-        return out
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """What every unit of one page shares: its voice, as features computed once, and the learned
-    page voice (the probability that the page reports rather than promotes) when the model has a
-    voice head."""
-
-    voice: PageVoice
-    features: Features
-    learned: float | None = None
-
-    @classmethod
-    def of(cls, sentences: Sequence[Sentence], learned: float | None = None) -> Page:
-        voice = page_voice(sentences)
-        features = voice.features()
-        if learned is not None:
-            features["voice:learned"] = learned
-        return cls(voice, features, learned)
-
-
-def page_vocabulary(sentences: Iterable[Sentence]) -> set[str]:
-    """Every word of the page, once (letters only: no numbers or punctuation)."""
-    words: set[str] = set()
-    for sentence in sentences:
-        words.update(sentence.toks)
-    return {word for word in words if word[0].isalpha()}
-
-
-def page_words(sentences: Iterable[Sentence]) -> Features:
-    """The page-voice head's features: every word of the page, once (``pw:<word>``)."""
-    return {PAGE_WORD + word: 1.0 for word in page_vocabulary(sentences)}
-
-
-def learned_voice_crosses(features: Features, learned: float) -> None:
-    """The learned page voice crossed with the rules' verdict on the unit (a rule claim on a
-    news or authority page weighs differently from one on a shop page)."""
-    features["voice:learned"] = learned
-    if "kept" in features:
-        features["voice:learned×kept"] = learned
-    if any(name.startswith("fire:") for name in features):
-        features["voice:learned×fired"] = learned
-    else:
-        features["voice:learned×unfired"] = learned
-
-
-def page_voice(sentences: Sequence[Sentence]) -> PageVoice:
-    """The voice of a page from its candidate sentences (scans their cues once)."""
-    if not sentences:
-        return PageVoice()
-    n = len(sentences)
-    shares = {name: sum(1 for s in sentences if s.has(name)) / n for name in VOICE_CUES}
-    first = sum(1 for s in sentences if not FIRST_PERSON.isdisjoint(s.tokset)) / n
-    second = sum(1 for s in sentences if not SECOND_PERSON.isdisjoint(s.tokset)) / n
-    question = sum(1 for s in sentences if s.toks[-1:] == ["?"]) / n
-    return PageVoice(**shares, first_person=first, second_person=second, question=question)
 
 
 def grams_of(sentence: Sentence, prefix: str, longest: int = MAX_NGRAM) -> list[str]:

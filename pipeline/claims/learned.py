@@ -35,8 +35,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline.claims.features import PAGE_WORD
 from pipeline.claims.results import Features
+from pipeline.claims.voice import PAGE_WORD
 
 FORMAT = "claimwatch-linear/1"
 DEFAULT_MODEL_PATH = Path(__file__).with_name("weights.json")

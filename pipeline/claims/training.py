@@ -10,10 +10,8 @@
    chosen by article-grouped cross-validation *inside* the training data (best F1 of the
    out-of-fold predictions). One-vs-rest heads for the categories are fitted on the risky units.
 
-:func:`cross_validate` is the figure to report: article-grouped k-fold, each fold's model trained
-(with its own inner selection) without any unit of the fold's articles, then the fold's articles
-scored end to end by :func:`pipeline.claims.article.score_document`. No figure comes from rows a
-model was fitted on.
+The figures to report come from :mod:`pipeline.claims.evaluation` (article-grouped
+cross-validation, end to end); nothing here reports a figure on rows it was fitted on.
 
 Everything is seeded; the same data, seed and rules give the same weights file.
 """
@@ -21,21 +19,19 @@ Everything is seeded; the same data, seed and rules give the same weights file.
 from __future__ import annotations
 
 import random
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 
 from pipeline.claims.article import analyse_document
-from pipeline.claims.features import VOICE_MIN_WORDS, learned_voice_crosses, page_words
 from pipeline.claims.learned import Head, LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
-from pipeline.claims.results import Features, UnitResult
-from pipeline.claims.units import LabelledUnit, align, by_article, covers, rebuild
+from pipeline.claims.results import Features
+from pipeline.claims.units import LabelledUnit, align, by_article, rebuild
+from pipeline.claims.voice import VOICE_MIN_WORDS, learned_voice_crosses, page_words
 
 C_GRID = (0.02, 0.05, 0.15, 0.5)
 MIN_ARTICLES = 2
@@ -300,163 +296,3 @@ def train(units: Sequence[LabelledUnit], rules: RuleSet, seed: int = 13) -> Line
     return LinearModel(
         model.head, model.threshold, model.categories, "", "trained", trained, voice=model.voice
     )
-
-
-# --- evaluation -----------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Predicted:
-    unit: LabelledUnit
-    risky: bool
-    categories: frozenset[str]
-    path: str = ""  # how the verdict came about (see :func:`verdict_path`), for error analysis
-
-
-def verdict_path(result: UnitResult | None, model: LinearModel) -> str:
-    """How a sentence's verdict came about: ``rules+model`` (a rule claim the model kept),
-    ``model_only`` (a claim the rules alone would not make), ``overruled`` (a rule claim the model
-    dropped), ``set_aside:<reason>`` (the rules' final "not a claim"), ``below_threshold``,
-    ``not_candidate``."""
-    if result is None or not result.candidate:
-        return "not_candidate"
-    if result.claim is not None:
-        return "rules+model" if result.rules_claim else "model_only"
-    if result.rules_claim:
-        return "overruled"
-    reasons = sorted({reason for _, reason in result.judgement.dropped})
-    if reasons and (result.confidence or 0.0) >= model.threshold:
-        return "set_aside:" + "+".join(reasons)
-    return "below_threshold"
-
-
-def predict_article(
-    units: Sequence[LabelledUnit], rules: RuleSet, model: LinearModel
-) -> list[Predicted]:
-    """Score one article end to end and read each labelled unit's verdict off the claims."""
-    document, spans = rebuild(units)
-    results = analyse_document(document, rules, model)
-    out: list[Predicted] = []
-    for span in spans:
-        names: set[str] = set()
-        risky = False
-        covering: UnitResult | None = None
-        for result in results:
-            if covers(span, result.unit.start, result.unit.end):
-                covering = covering or result
-                if result.claim is not None:
-                    risky = True
-                    names.update(result.claim.categories)
-                    covering = result
-        out.append(Predicted(span.unit, risky, frozenset(names), verdict_path(covering, model)))
-    return out
-
-
-@dataclass(slots=True)
-class Figures:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    tn: int = 0
-
-    def add(self, gold: bool, predicted: bool) -> None:
-        if gold and predicted:
-            self.tp += 1
-        elif predicted:
-            self.fp += 1
-        elif gold:
-            self.fn += 1
-        else:
-            self.tn += 1
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "units": self.tp + self.fp + self.fn + self.tn,
-            "risky": self.tp + self.fn,
-            "precision": round(self.precision, 4),
-            "recall": round(self.recall, 4),
-            "f1": round(self.f1, 4),
-        }
-
-
-@dataclass(slots=True)
-class Evaluation:
-    overall: Figures = field(default_factory=Figures)
-    by_batch: dict[str, Figures] = field(default_factory=dict)
-    by_kind: dict[str, Figures] = field(default_factory=dict)
-    by_category: dict[str, Figures] = field(default_factory=dict)
-    mentions: Counter[str] = field(default_factory=Counter)  # "units", "flagged"
-    errors: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (batch, fp|fn, path)
-    folds: int = 0
-    predictions: list[Predicted] = field(default_factory=list)
-
-    def add(self, predicted: Predicted) -> None:
-        unit = predicted.unit
-        self.predictions.append(predicted)
-        self.overall.add(unit.risky, predicted.risky)
-        self.by_batch.setdefault(unit.batch, Figures()).add(unit.risky, predicted.risky)
-        self.by_kind.setdefault(unit.article_kind, Figures()).add(unit.risky, predicted.risky)
-        for name in CATEGORIES:
-            gold, guess = name in unit.categories, name in predicted.categories
-            if gold or guess:
-                self.by_category.setdefault(name, Figures()).add(gold, guess)
-        if unit.mentions and not unit.risky:
-            self.mentions["units"] += 1
-            self.mentions["flagged"] += predicted.risky
-        if predicted.risky != unit.risky:
-            kind = "fp" if predicted.risky else "fn"
-            self.errors[(unit.batch, kind, predicted.path.split(":")[0])] += 1
-
-    @property
-    def mentions_flagged(self) -> float:
-        return self.mentions["flagged"] / self.mentions["units"] if self.mentions["units"] else 0.0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "folds": self.folds,
-            "overall": self.overall.as_json(),
-            "mentions_flagged": round(self.mentions_flagged, 4),
-            "by_batch": {k: v.as_json() for k, v in sorted(self.by_batch.items())},
-            "by_kind": {k: v.as_json() for k, v in sorted(self.by_kind.items())},
-            "by_category": {k: v.as_json() for k, v in sorted(self.by_category.items())},
-            "errors": {f"{b}/{k}/{p}": n for (b, k, p), n in sorted(self.errors.items())},
-        }
-
-
-def cross_validate(
-    units: Sequence[LabelledUnit], rules: RuleSet, folds: int = 5, seed: int = 13
-) -> tuple[Evaluation, list[LinearModel]]:
-    """Article-grouped k-fold: each fold scored by a model that never saw its articles."""
-    articles = by_article(units)
-    examples = examples_of(articles, rules)
-    evaluation = Evaluation(folds=folds)
-    models: list[LinearModel] = []
-    for fold in group_folds(list(articles), folds, seed):
-        model = fit_examples(examples.without(fold), seed)
-        models.append(model)
-        for article_id in sorted(fold):
-            for predicted in predict_article(articles[article_id], rules, model):
-                evaluation.add(predicted)
-    return evaluation, models
-
-
-def evaluate(units: Sequence[LabelledUnit], rules: RuleSet, model: LinearModel) -> Evaluation:
-    """A fixed model on these units (for data the model was *not* trained on)."""
-    evaluation = Evaluation()
-    for article_units in by_article(units).values():
-        for predicted in predict_article(article_units, rules, model):
-            evaluation.add(predicted)
-    return evaluation
