@@ -69,6 +69,11 @@ def test_evaluate_cross_validates_and_bad_data_names_the_line(tmp_path: Path) ->
     bad.write_text('{"article_id": "a", "sentence_index": 0, "sentence": "x", "risky": true}\n{\n')
     failed = run_cli("model", "train", "--data", str(bad))
     assert failed.returncode == 1 and "bad.jsonl:2: not valid JSON" in failed.stderr
+    one_class = tmp_path / "one.jsonl"
+    rows = [dict(row, risky=False) for row in unit_rows("o", 6)]
+    one_class.write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    refused = run_cli("model", "train", "--data", str(one_class))
+    assert refused.returncode == 1 and "labelled risky in at least" in refused.stderr
 
 
 def test_config_names_the_bad_model_key(tmp_path: Path) -> None:

@@ -54,12 +54,15 @@ def model_train(obj: Context, data: Path, out: Path | None, seed: int) -> None:
     `claimwatch model train --data ../shared/eval/claims_dev.jsonl --out pipeline/claims/weights.json`.
     """
     from pipeline.claims.learned import DEFAULT_MODEL_PATH, parse_model
-    from pipeline.claims.training import train
+    from pipeline.claims.training import TrainingError, train
 
     units = _units(data)
     ruleset = _rules(obj)
     started = time.perf_counter()
-    trained = train(units, ruleset, seed)
+    try:
+        trained = train(units, ruleset, seed)
+    except TrainingError as exc:
+        fail(f"{data}: {exc}", EX_FAILURE)
     target = out or obj.config.data_dir / "models" / "claims.json"
     text = trained.dumps()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -93,12 +96,16 @@ def model_evaluate(obj: Context, data: Path, folds: int, seed: int, as_json: boo
     training and the test side of a fold), beside the rules alone."""
     from pipeline.claims.evaluation import cross_validate, evaluate
     from pipeline.claims.learned import LinearModel
+    from pipeline.claims.training import TrainingError
 
     units = _units(data)
     if folds < 2:
         fail("--folds must be at least 2", EX_USAGE)
     ruleset = _rules(obj)
-    learned, _ = cross_validate(units, ruleset, folds, seed)
+    try:
+        learned, _ = cross_validate(units, ruleset, folds, seed)
+    except TrainingError as exc:
+        fail(f"{data}: {exc} (in every fold's training side)", EX_FAILURE)
     rules_only = evaluate(units, ruleset, LinearModel.rules_only())
     if as_json:
         payload = {"learned_cv": learned.as_json(), "rules_only": rules_only.as_json()}

@@ -19,7 +19,7 @@ from pipeline.claims.article import analyse_document
 from pipeline.claims.learned import LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
 from pipeline.claims.results import UnitResult
-from pipeline.claims.training import examples_of, fit_examples, group_folds
+from pipeline.claims.training import check_trainable, examples_of, fit_examples, group_folds
 from pipeline.claims.units import LabelledUnit, by_article, covers, rebuild
 
 
@@ -160,10 +160,13 @@ def cross_validate(
     """Article-grouped k-fold: each fold scored by a model that never saw its articles."""
     articles = by_article(units)
     examples = examples_of(articles, rules)
+    check_trainable(examples)
     evaluation = Evaluation(folds=folds)
     models: list[LinearModel] = []
     for fold in group_folds(list(articles), folds, seed):
-        model = fit_examples(examples.without(fold), seed)
+        training = examples.without(fold)
+        check_trainable(training)
+        model = fit_examples(training, seed)
         models.append(model)
         for article_id in sorted(fold):
             for predicted in predict_article(articles[article_id], rules, model):

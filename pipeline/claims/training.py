@@ -35,6 +35,7 @@ from pipeline.claims.voice import VOICE_MIN_WORDS, learned_voice_crosses, page_w
 
 C_GRID = (0.02, 0.05, 0.15, 0.5)
 MIN_ARTICLES = 2
+MIN_ARTICLES_PER_CLASS = 2  # articles with risky, and with other, candidate sentences
 REPORTIVE_KINDS = frozenset({"news", "medical_authority"})  # pages that report on claims
 VOICE_C = 1.0
 VOICE_MIN_ARTICLES = 3  # a page word must occur on this many training pages
@@ -185,6 +186,9 @@ def _select(examples: Sequence[Example], seed: int) -> tuple[float, float, float
         for fold in folds:
             train_rows = [i for i, g in enumerate(groups) if g not in fold]
             test_rows = [i for i, g in enumerate(groups) if g in fold]
+            if len(set(labels[train_rows].tolist())) < 2:  # one class only: nothing to learn
+                probabilities[test_rows] = float(labels[train_rows].mean())
+                continue
             train_examples = [examples[i] for i in train_rows]
             vocab = vocabulary(train_examples)
             fitted = _fit(
@@ -288,9 +292,26 @@ def fit_examples(
     )
 
 
+class TrainingError(ValueError):
+    """Labelled units a model cannot be fitted on (the message says what is missing)."""
+
+
+def check_trainable(examples: Corpus) -> None:
+    """Both classes, each in several articles: otherwise no fold could learn or be scored."""
+    for label, name in ((True, "risky"), (False, "not risky")):
+        articles = {e.article for e in examples if e.risky == label}
+        if len(articles) < MIN_ARTICLES_PER_CLASS:
+            raise TrainingError(
+                f"need candidate sentences labelled {name} in at least "
+                f"{MIN_ARTICLES_PER_CLASS} articles; found {len(articles)}"
+            )
+
+
 def train(units: Sequence[LabelledUnit], rules: RuleSet, seed: int = 13) -> LinearModel:
     """The shipped kind of model, fitted on every unit given."""
-    model = fit_examples(examples_of(by_article(units), rules), seed)
+    examples = examples_of(by_article(units), rules)
+    check_trainable(examples)
+    model = fit_examples(examples, seed)
     trained = dict(model.trained)
     trained.update(rules_sha256=rules.sha256, units=len(units))
     return LinearModel(
