@@ -68,6 +68,7 @@ def print_evaluation(title: str, evaluation: Evaluation) -> None:
             print(line(name, figures))
 
 
+OPERATING_POINTS = (0.25, 0.35, 0.45, 0.55, 0.65, 0.75)
 ERROR_PATHS = {
     "fp": ("rules+model", "model_only"),
     "fn": ("not_candidate", "set_aside", "below_threshold", "overruled"),
@@ -177,6 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     print_evaluation("rules alone (not fitted here)", rules_only)
     print_evaluation(f"learned decision, {args.folds}-fold CV by article", learned)
     print_errors(learned)
+    print("  operating points (the same CV confidences, one threshold for every fold):")
+    for threshold in OPERATING_POINTS:
+        figures, hard = learned.at_threshold(threshold)
+        print(f"    threshold {threshold:.2f}: P {figures.precision:.3f}  R {figures.recall:.3f}  "
+              f"F1 {figures.f1:.3f}  mentions flagged {hard:.1%}")  # fmt: skip
     print("  fold models (C, threshold, inner CV F1): " + ", ".join(
         f"({m.trained['c']}, {m.threshold}, {m.trained['inner_cv_f1']})" for m in models))  # fmt: skip
     full = train(units, rules, args.seed)

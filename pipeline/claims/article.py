@@ -301,8 +301,8 @@ FINAL_REASONS = frozenset(
 )
 
 
-def _final(result: UnitResult) -> bool:
-    """Whether the rules' "not a claim" stands whatever the model says."""
+def is_final(result: UnitResult) -> bool:
+    """Whether the rules' "not a claim" on a sentence stands whatever the model says."""
     dropped = result.judgement.dropped
     if dropped and not result.judgement.kept:
         return all(reason in FINAL_REASONS for _, reason in dropped)
@@ -358,7 +358,7 @@ def _decide(
             continue
         claimed = result.confidence >= model.threshold
         confidence = round(result.confidence, 3)
-        if claimed and result.claim is None and not _final(result):
+        if claimed and result.claim is None and not is_final(result):
             if not result.firings:  # the light setting: now the cues around it count
                 result.setting = settings.setting(position, nearby_cues=True)
             judgement = _rescue(result.unit.sentence, result.firings, result.setting)

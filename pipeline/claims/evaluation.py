@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.claims.article import analyse_document
+from pipeline.claims.article import analyse_document, is_final
 from pipeline.claims.learned import LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
 from pipeline.claims.results import UnitResult
@@ -29,6 +29,14 @@ class Predicted:
     risky: bool
     categories: frozenset[str]
     path: str = ""  # how the verdict came about (see :func:`verdict_path`), for error analysis
+    confidence: float | None = None  # the learned decision on the sentence (None: no candidate)
+    blocked: bool = False  # the rules' "not a claim" is final there (negated, reported ...)
+
+    def risky_at(self, threshold: float) -> bool:
+        """The verdict the same model would give with another decision threshold."""
+        if self.confidence is None:
+            return self.risky
+        return self.confidence >= threshold and not self.blocked
 
 
 def verdict_path(result: UnitResult | None, model: LinearModel) -> str:
@@ -66,7 +74,23 @@ def predict_article(
                     risky = True
                     names.update(result.claim.categories)
                     covering = result
-        out.append(Predicted(span.unit, risky, frozenset(names), verdict_path(covering, model)))
+        confidence = None if covering is None else covering.confidence
+        blocked = (
+            covering is not None
+            and covering.candidate
+            and not covering.rules_claim
+            and is_final(covering)
+        )
+        out.append(
+            Predicted(
+                span.unit,
+                risky,
+                frozenset(names),
+                verdict_path(covering, model),
+                confidence,
+                blocked,
+            )
+        )
     return out
 
 
@@ -137,6 +161,19 @@ class Evaluation:
         if predicted.risky != unit.risky:
             kind = "fp" if predicted.risky else "fn"
             self.errors[(unit.batch, kind, predicted.path.split(":")[0])] += 1
+
+    def at_threshold(self, threshold: float) -> tuple[Figures, float]:
+        """Overall figures and the flagged share of hard negatives at another threshold (the
+        same cross-validated confidences: each fold's own threshold is replaced by this one)."""
+        figures = Figures()
+        hard = flagged = 0
+        for predicted in self.predictions:
+            guess = predicted.risky_at(threshold)
+            figures.add(predicted.unit.risky, guess)
+            if predicted.unit.mentions and not predicted.unit.risky:
+                hard += 1
+                flagged += guess
+        return figures, flagged / hard if hard else 0.0
 
     @property
     def mentions_flagged(self) -> float:
