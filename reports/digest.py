@@ -158,7 +158,14 @@ def _claim_view(row: Sequence[Any], text: str | None, messages: Mapping[str, str
         criteria=tuple(detail.get("criterion", ())),
         aggravators=tuple(detail.get("aggravators", ())),
         mitigators=tuple(detail.get("mitigators", ())),
+        confidence=_confidence(detail.get("confidence")),
     )
+
+
+def _confidence(value: Any) -> float | None:
+    """A stored claim's confidence, or ``None`` (scored by the rules alone, or before there was a
+    learned decision)."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _flagged_rows(session: Session, period: Period) -> list[Any]:

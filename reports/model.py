@@ -69,6 +69,7 @@ class ClaimView:
     criteria: tuple[str, ...]  # "21 CFR 101.93(g)(2)(vi)"
     aggravators: tuple[str, ...]
     mitigators: tuple[str, ...]
+    confidence: float | None = None  # the learned decision's probability (None: rules alone)
 
     @property
     def category_labels(self) -> tuple[str, ...]:

@@ -371,3 +371,25 @@ def test_empty_database_gives_an_empty_digest(world: World) -> None:
     digest = build_digest(world.session, WEEK, SETTINGS)
     assert digest.articles == () and digest.families == () and digest.sources == ()
     assert digest.figures.total_articles == 0 and digest.changes == ()
+
+
+def test_claim_confidence_reaches_the_digest(world: World) -> None:
+    """A claim stored with the learned decision's confidence shows it; one scored by the rules
+    alone (or before the learned decision) shows none."""
+    from reports.render import page_html, text
+
+    world.article(
+        "Kava for sleep",
+        at(WEEK, 1),
+        band="priority",
+        score=80.0,
+        claims=[
+            ClaimSpec("Kava cures insomnia.", detail={"confidence": 0.834}),
+            ClaimSpec("Kava ends anxiety.", detail={}),
+        ],
+    )
+    world.session.commit()
+    digest = build_digest(world.session, WEEK, SETTINGS)
+    article = next(a for a in digest.articles if a.title == "Kava for sleep")
+    assert sorted(c.confidence or 0 for c in article.claims) == [0, 0.834]
+    assert "confidence 83%" in page_html(digest) and "(confidence 83%)" in text(digest)
