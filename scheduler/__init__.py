@@ -34,11 +34,12 @@ from scheduler.build import (
     sync_jobs,
 )
 from scheduler.jobs import backoff, crawl_job, digest_job, housekeeping_job, should_skip
-from scheduler.triggers import period_of, trigger_for
+from scheduler.triggers import WallClockCronTrigger, last_fire, period_of, trigger_for
 
 __all__ = [
     "JOBS_TABLE",
     "JOB_EVENTS",
+    "WallClockCronTrigger",
     "backoff",
     "build_scheduler",
     "crawl_job",
@@ -47,6 +48,7 @@ __all__ = [
     "install_signal_handlers",
     "job_specs",
     "job_table",
+    "last_fire",
     "log_job_event",
     "period_of",
     "run_due_now",
