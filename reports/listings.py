@@ -42,6 +42,7 @@ class SourceHealth:
     last_errors: int
     failing_runs: int  # the failed streak (see pipeline.health)
     health: str
+    last_failure: str | None = None  # why the last run failed, when fetching itself worked
 
 
 def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
@@ -71,6 +72,7 @@ def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
                 last_errors=last.errors if last else 0,
                 failing_runs=failing,
                 health=health_label(last_status, failing, failing_after),
+                last_failure=(last.stats or {}).get("failure") if last else None,
             )
         )
     return out
