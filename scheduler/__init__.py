@@ -33,7 +33,14 @@ from scheduler.build import (
     stored_jobs,
     sync_jobs,
 )
-from scheduler.jobs import backoff, crawl_job, digest_job, housekeeping_job, should_skip
+from scheduler.jobs import (
+    backoff,
+    crawl_job,
+    digest_job,
+    housekeeping_job,
+    should_skip,
+    stop_all,
+)
 from scheduler.triggers import WallClockCronTrigger, last_fire, period_of, trigger_for
 
 __all__ = [
@@ -53,6 +60,7 @@ __all__ = [
     "period_of",
     "run_due_now",
     "should_skip",
+    "stop_all",
     "stored_jobs",
     "sync_jobs",
     "trigger_for",
