@@ -60,18 +60,22 @@ def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
         ).first()
         failing = failed_streak(session, source.id).failed
         last_status = last.status if last else None
+        health = health_label(last_status, failing, failing_after)
+        articles = counts.get(source.id, 0)
+        if health == "healthy" and not articles and not (last.items if last else 0):
+            health = "no articles yet"  # every run "worked" and none stored anything
         out.append(
             SourceHealth(
                 name=source.name,
                 kind=source.kind,
-                articles=counts.get(source.id, 0),
+                articles=articles,
                 last_started=last.started_at if last else None,
                 last_status=last_status,
                 last_pages=last.pages if last else 0,
                 last_items=last.items if last else 0,
                 last_errors=last.errors if last else 0,
                 failing_runs=failing,
-                health=health_label(last_status, failing, failing_after),
+                health=health,
                 last_failure=(last.stats or {}).get("failure") if last else None,
             )
         )
