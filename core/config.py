@@ -245,7 +245,8 @@ class Schedule(_Model):
     expression in ``timezone`` (default Monday 08:00). ``crawl_time_limit_s`` kills a crawl that
     runs longer. A source failing ``failing_after`` runs in a row is reported (``claimwatch status
     --check`` exits non-zero) and crawled less often (every 2nd, 4th, 8th … turn, up to 16).
-    ``raw_html_days`` keeps raw HTML evidence this long (0: forever).
+    ``raw_html_days`` keeps raw HTML evidence this long (0: forever). Every ``lock_check_s`` the
+    daemon checks that it still holds its lock, and stops when it does not.
     """
 
     timezone: TimeZone = "UTC"
@@ -256,6 +257,7 @@ class Schedule(_Model):
     failing_after: int = Field(default=3, ge=1, le=100)
     raw_html_days: int = Field(default=0, ge=0)
     digest_grace_h: float = Field(default=6.0, ge=0)
+    lock_check_s: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("crawl", "housekeeping")
     @classmethod

@@ -4,22 +4,29 @@ On ``spider_opened`` it brings the schema up to date and opens one run per sourc
 ``spider_closed`` it writes each source's figures, error samples and status from the final stats.
 The statuses are left on ``crawler.stats`` as ``claimwatch/status/<source>`` for the caller.
 
+Nothing is crawled without a recorded run: when the runs cannot be opened, the spider is closed
+before its first request (reason ``run_not_recorded``), every source's status is ``failed`` and
+the reason is kept as ``claimwatch/run_not_recorded``.
+
 Settings read: ``CLAIMWATCH_DB_URL``; without it the extension is off (``NotConfigured``).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 
 from core.db import engine_for, sessions_for, upgrade
 from pipeline.runs import SourceSpec, close_runs, open_runs
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
 
 
 class RunRecorder:
@@ -41,8 +48,18 @@ class RunRecorder:
 
     def spider_opened(self, spider: Any) -> None:
         specs = [SourceSpec(s.name, s.kind.value, list(s.start_urls)) for s in spider.sources]
-        with self.sessions() as session:
-            self.runs = open_runs(session, specs, spider.run_group, os.getpid())
+        try:
+            with self.sessions() as session:
+                self.runs = open_runs(session, specs, spider.run_group, os.getpid())
+        except Exception as exc:
+            logger.exception("could not record the crawl runs: nothing is crawled")
+            assert self.crawler.stats is not None
+            original = getattr(exc, "orig", None) or exc
+            reason = f"{type(original).__name__}: {original}".splitlines()[0][:200]
+            self.crawler.stats.set_value("claimwatch/run_not_recorded", reason)
+            for spec in specs:
+                self.crawler.stats.set_value(f"claimwatch/status/{spec.name}", "failed")
+            raise CloseSpider("run_not_recorded") from exc
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         assert self.crawler.stats is not None

@@ -9,8 +9,15 @@ Stats: ``guard/refused/<reason>``.
 Settings read: ``CLAIMWATCH_ALLOW_ADDRESSES`` (a list of networks; absent: none). The guard is never
 switched off.
 
-Known limit: the check resolves the name itself; a DNS server that answers differently a moment later
-(rebinding) is not caught here.
+This check resolves the name itself, which refuses most requests early and with a clear reason.
+The address actually connected to is checked again at the resolver the downloader uses
+(:class:`crawler.resolver.GuardedResolver`, Scrapy's ``TWISTED_DNS_RESOLVER``), so a DNS server that
+answers a public address here and a private one a moment later (rebinding) gets no connection; the
+request then fails here as ``guard/refused/<reason>`` too (:meth:`AddressGuard.process_exception`).
+
+An IPv6 address that carries an IPv4 address (IPv4-mapped ``::ffff:0:0/96``, IPv4-compatible
+``::/96``, 6to4 ``2002::/16``, NAT64 ``64:ff9b::/96``, Teredo ``2001::/32``) is checked as that
+IPv4 address too.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -41,10 +48,37 @@ class RefusedRequest(IgnoreRequest):
         self.reason = reason
 
 
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, compatible, 6to4, NAT64, Teredo."""
+    found: list[ipaddress.IPv4Address] = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)  # the server and the (de-obfuscated) client
+    if address in NAT64 or (address in IPV4_COMPATIBLE and int(address) > 1):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def address_problem(address: IPAddress, allowed: Iterable[IPNetwork] = ()) -> str | None:
     """Why ``address`` may not be crawled, or ``None`` when it may."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    allowed = list(allowed)
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address_problem(address.ipv4_mapped, allowed)
+        if not any(address in network for network in allowed):
+            for inner in embedded_ipv4(address):  # allowed only when listed as IPv6 itself
+                problem = address_problem(inner)
+                if problem:
+                    return problem
+            if address in NAT64:
+                return None  # a public IPv4 address through the NAT64 gateway
     if any(address in network for network in allowed):
         return None
     for reason, flag in (
@@ -106,3 +140,28 @@ class AddressGuard:
     async def process_request(self, request: Request, spider: Any = None) -> None:
         await self.check(request.url)
         return None
+
+    def process_exception(self, request: Request, exception: Exception, spider: Any = None) -> None:
+        """A connection the resolver refused (its answer had no allowed address) is a refusal."""
+        import scrapy.exceptions
+        from twisted.internet.error import DNSLookupError
+
+        lookup_errors: tuple[type[Exception], ...] = (DNSLookupError,)
+        wrapped = getattr(scrapy.exceptions, "CannotResolveHostError", None)  # Scrapy >= 2.14
+        if isinstance(wrapped, type) and issubclass(wrapped, Exception):
+            lookup_errors += (wrapped,)
+        if not isinstance(exception, lookup_errors):
+            return None
+        host = (urlsplit(request.url).hostname or "").rstrip(".")
+        reason = refusals().get(host)
+        if reason:
+            raise self._refuse(reason, f"{host} answered a non-public address: {request.url}")
+        return None
+
+
+def refusals() -> Mapping[str, str]:
+    """Host -> reason, from the resolver installed on the reactor (empty without one)."""
+    from twisted.internet import reactor
+
+    found = getattr(getattr(reactor, "nameResolver", None), "refused", None)
+    return found if isinstance(found, Mapping) else {}

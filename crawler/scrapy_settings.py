@@ -16,7 +16,8 @@ setting                                 from the config                         
                                                                                   ``StorePipeline``
 ``CLAIMWATCH_SOURCES``                  ``sources`` (as plain dicts)              spider
 ``CLAIMWATCH_RECRAWL_AFTER_DAYS``       ``crawl.recrawl_after_days``              spider
-``CLAIMWATCH_ALLOW_ADDRESSES``          ``crawl.allow_addresses``                 ``AddressGuard``
+``CLAIMWATCH_ALLOW_ADDRESSES``          ``crawl.allow_addresses``                 ``AddressGuard``,
+                                                                                  ``GuardedResolver``
 ``CLAIMWATCH_MIN_ARTICLE_CHARS``        ``crawl.min_article_chars``               ``ExtractPipeline``
 ``CLAIMWATCH_SEED_FOLDERS``             ``seed_folders``                          ``DedupPipeline``
 ``CLAIMWATCH_NEAR_THRESHOLD``           ``dedup.near_threshold``                  ``DedupPipeline``
@@ -111,6 +112,8 @@ def build_settings(config: Config) -> dict[str, Any]:
         # Only the web: no local files, FTP, S3 buckets or data: URLs.
         "DOWNLOAD_HANDLERS": {"file": None, "ftp": None, "s3": None, "data": None},
         "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.AddressGuard": 50},
+        # Connections go only to addresses the guard allows, checked on the answer connected to.
+        "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
         "ITEM_PIPELINES": {
             "pipeline.extract.ExtractPipeline": 100,
             "pipeline.dedup.pipeline.DedupPipeline": 300,

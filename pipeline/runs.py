@@ -79,9 +79,20 @@ def source_stats(stats: dict[str, Any], name: str) -> dict[str, Any]:
     return {key[len(prefix) :]: value for key, value in stats.items() if key.startswith(prefix)}
 
 
+def failure_of(own: dict[str, Any]) -> str | None:
+    """Why a source's run failed when fetching worked: articles that could not be stored."""
+    lost = int(own.get("store/error", 0))
+    if lost:
+        reason = own.get("store/failure") or "unknown error"
+        return f"store: {lost} item(s) not stored ({reason})"
+    return None
+
+
 def source_status(own: dict[str, Any], start_urls: int, finish_reason: str) -> str:
-    """``ok``, ``failed`` (no start URL could be fetched, or nothing worked at all) or
-    ``interrupted`` (the crawl stopped before finishing)."""
+    """``ok``, ``failed`` (no start URL could be fetched, nothing worked at all, or articles could
+    not be stored) or ``interrupted`` (the crawl stopped before finishing)."""
+    if failure_of(own):
+        return "failed"
     if own.get("errors/start_failed", 0) >= start_urls:
         return "failed"
     if (
@@ -128,8 +139,9 @@ def close_runs(
                     finish_reason=finish_reason,
                     pages=int(own.get("fetch/pages", 0)),
                     items=int(own.get("items", 0)),
-                    errors=int(own.get("errors/total", 0)),
+                    errors=int(own.get("errors/total", 0)) + int(own.get("store/error", 0)),
                     stats={
+                        "failure": failure_of(own),
                         "source": {k: _jsonable(v) for k, v in own.items()},
                         "crawl": crawl_wide,
                         "error_samples": samples.get(name, []),

@@ -5,11 +5,19 @@ transaction per batch, so a killed crawl leaves only whole, committed batches). 
 is the Scrapy adapter: it buffers items and writes each batch on one writer thread, off the reactor,
 when the batch is full or its oldest item has waited a few seconds.
 
+A batch that fails (a database locked past its busy timeout, a full disk, a server gone) is retried
+``STORE_ATTEMPTS`` times in all, ``STORE_BACKOFF_S`` seconds apart and doubling, on the writer
+thread. A batch that fails every time is counted as ``store/error`` (and
+``source/<name>/store/error``), its reason kept as ``source/<name>/store/failure``: the source's run
+then fails (:func:`pipeline.runs.source_status`) and ``claimwatch crawl`` exits 1.
+
 Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``, ``store/not_modified``,
-``store/error``, and ``source/<name>/items`` for every article stored or confirmed.
+``store/error``, ``store/retried``, and ``source/<name>/items`` for every article stored or
+confirmed.
 
 Settings read: ``CLAIMWATCH_DB_URL`` (absent: the pipeline is off, ``NotConfigured``),
-``CLAIMWATCH_BATCH_SIZE``, ``CLAIMWATCH_EXACT_DUPLICATES``.
+``CLAIMWATCH_BATCH_SIZE``, ``CLAIMWATCH_EXACT_DUPLICATES``; ``CLAIMWATCH_STORE_ATTEMPTS`` and
+``CLAIMWATCH_STORE_BACKOFF_S`` if set (default: the constants below).
 """
 
 from __future__ import annotations
@@ -23,8 +31,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import case, delete, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from core.db import sessions_for
@@ -41,6 +50,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 MAX_BUFFER_SECONDS = 5.0  # a slow, polite crawl still commits what it has every few seconds
+STORE_ATTEMPTS = 4  # a batch is tried this many times before its items count as store/error
+STORE_BACKOFF_S = 1.0  # first wait between two tries; it doubles (1 s, 2 s, 4 s)
 
 
 def compress_html(body: bytes) -> bytes:
@@ -218,6 +229,8 @@ def store_batch(
             changed = Article.text_sha256 != stmt.excluded.text_sha256
             keep = {"canonical_url", "first_seen_at", "version", "changed_at", "source_id"}
             set_ = {key: stmt.excluded[key] for key in row if key not in keep}
+            # an article stored without its source (before runs were always recorded) gets it now
+            set_["source_id"] = func.coalesce(Article.source_id, stmt.excluded.source_id)
             set_["version"] = case((changed, Article.version + 1), else_=Article.version)
             set_["changed_at"] = case((changed, stmt.excluded.changed_at), else_=Article.changed_at)
             upsert = stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=set_)
@@ -244,13 +257,32 @@ def run_ids(session: Session, run_group: str) -> dict[str, tuple[int | None, int
     return {name: (source_id, run_id) for name, source_id, run_id in rows}
 
 
+def _reason(exc: BaseException) -> str:
+    """A one-line reason for a failed write: the driver's message without SQL or parameters."""
+    original = getattr(exc, "orig", None) or exc
+    first = str(original).strip().splitlines()[0] if str(original).strip() else ""
+    return f"{type(original).__name__}: {first}"[:200]
+
+
 class StorePipeline:
     """Buffers items and writes them in batches on a single writer thread."""
 
     def __init__(
-        self, stats: StatsCollector, db_url: str, batch_size: int, exact_duplicates: str = "store"
+        self,
+        stats: StatsCollector,
+        db_url: str,
+        batch_size: int,
+        exact_duplicates: str = "store",
+        attempts: int = STORE_ATTEMPTS,
+        backoff_s: float = STORE_BACKOFF_S,
     ) -> None:
+        if attempts < 1:
+            raise ValueError("attempts must be at least 1")
+        if backoff_s < 0:
+            raise ValueError("backoff_s must be >= 0")
         self.stats = stats
+        self.attempts = attempts
+        self.backoff_s = backoff_s
         self.exact_duplicates = exact_duplicates
         self.sessions = sessions_for(db_url)
         self.batch_size = batch_size
@@ -273,15 +305,39 @@ class StorePipeline:
             db_url,
             int(required(settings, "CLAIMWATCH_BATCH_SIZE")),
             str(required(settings, "CLAIMWATCH_EXACT_DUPLICATES")),
+            settings.getint("CLAIMWATCH_STORE_ATTEMPTS", STORE_ATTEMPTS),
+            settings.getfloat("CLAIMWATCH_STORE_BACKOFF_S", STORE_BACKOFF_S),
         )
 
-    def _write(self, batch: list[PageItem]) -> list[Outcome]:
+    def _write_once(self, batch: list[PageItem]) -> list[Outcome]:
         group = batch[0].run_group  # one spider, one run group
         if group not in self.ids:
             with self.sessions() as session:
                 self.ids[group] = run_ids(session, group)
         with self.sessions() as session:
             return store_batch(session, batch, self.ids[group], self.exact_duplicates)
+
+    def _write(self, batch: list[PageItem]) -> list[Outcome]:
+        """On the writer thread: the batch, tried ``attempts`` times with a doubling wait."""
+        delay = self.backoff_s
+        for attempt in range(1, self.attempts + 1):
+            try:
+                return self._write_once(batch)
+            except (SQLAlchemyError, OSError) as exc:
+                if attempt == self.attempts:
+                    raise
+                logger.warning(
+                    "storing a batch of %d items failed (try %d of %d), again in %.1f s: %s",
+                    len(batch),
+                    attempt,
+                    self.attempts,
+                    delay,
+                    _reason(exc),
+                )
+                self.stats.inc_value("store/retried")
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
 
     async def _flush(self) -> None:
         if not self.buffer:
@@ -290,11 +346,15 @@ class StorePipeline:
         loop = asyncio.get_running_loop()
         try:
             outcomes = await loop.run_in_executor(self.writer, self._write, batch)
-        except Exception:
-            logger.exception("could not store a batch of %d items", len(batch))
+        except Exception as exc:
+            logger.exception(
+                "could not store a batch of %d items after %d tries", len(batch), self.attempts
+            )
+            reason = _reason(exc)
             self.stats.inc_value("store/error", len(batch))
             for item in batch:
                 self.stats.inc_value(f"source/{item.source}/store/error")
+                self.stats.set_value(f"source/{item.source}/store/failure", reason)
             return
         for item, outcome in zip(batch, outcomes, strict=True):
             self.stats.inc_value(f"store/{outcome.kind}")

@@ -42,6 +42,7 @@ class SourceHealth:
     last_errors: int
     failing_runs: int  # the failed streak (see pipeline.health)
     health: str
+    last_failure: str | None = None  # why the last run failed, when fetching itself worked
 
 
 def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
@@ -59,18 +60,23 @@ def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
         ).first()
         failing = failed_streak(session, source.id).failed
         last_status = last.status if last else None
+        health = health_label(last_status, failing, failing_after)
+        articles = counts.get(source.id, 0)
+        if health == "healthy" and not articles and not (last.items if last else 0):
+            health = "no articles yet"  # every run "worked" and none stored anything
         out.append(
             SourceHealth(
                 name=source.name,
                 kind=source.kind,
-                articles=counts.get(source.id, 0),
+                articles=articles,
                 last_started=last.started_at if last else None,
                 last_status=last_status,
                 last_pages=last.pages if last else 0,
                 last_items=last.items if last else 0,
                 last_errors=last.errors if last else 0,
                 failing_runs=failing,
-                health=health_label(last_status, failing, failing_after),
+                health=health,
+                last_failure=(last.stats or {}).get("failure") if last else None,
             )
         )
     return out

@@ -33,12 +33,20 @@ from scheduler.build import (
     stored_jobs,
     sync_jobs,
 )
-from scheduler.jobs import backoff, crawl_job, digest_job, housekeeping_job, should_skip
-from scheduler.triggers import period_of, trigger_for
+from scheduler.jobs import (
+    backoff,
+    crawl_job,
+    digest_job,
+    housekeeping_job,
+    should_skip,
+    stop_all,
+)
+from scheduler.triggers import WallClockCronTrigger, last_fire, period_of, trigger_for
 
 __all__ = [
     "JOBS_TABLE",
     "JOB_EVENTS",
+    "WallClockCronTrigger",
     "backoff",
     "build_scheduler",
     "crawl_job",
@@ -47,10 +55,12 @@ __all__ = [
     "install_signal_handlers",
     "job_specs",
     "job_table",
+    "last_fire",
     "log_job_event",
     "period_of",
     "run_due_now",
     "should_skip",
+    "stop_all",
     "stored_jobs",
     "sync_jobs",
     "trigger_for",

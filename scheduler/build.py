@@ -18,7 +18,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from core.config import Config
 from scheduler.jobs import stop_all
-from scheduler.triggers import period_of, trigger_for
+from scheduler.triggers import MAX_STEPS, period_of, trigger_for
 
 logger = logging.getLogger("claimwatch.scheduler")
 JOBS_TABLE = "apscheduler_jobs"
@@ -197,7 +197,9 @@ def run_due_now(scheduler: BaseScheduler, now: datetime) -> list[str]:
             logger.exception("job %s failed", job.id)
         ran.append(job.id)
         following = job.trigger.get_next_fire_time(job.next_run_time, now)
-        while following is not None and following <= now:  # coalesced: one run for the backlog
+        for _ in range(MAX_STEPS):  # coalesced: one run for the backlog; bounded
+            if following is None or following > now:
+                break
             following = job.trigger.get_next_fire_time(following, now)
         scheduler.modify_job(job.id, next_run_time=following)
     return ran

@@ -6,6 +6,7 @@ import pytest
 
 from core.document import Block, Document
 from pipeline.claims import default_rules, score_document
+from pipeline.claims.article import MAX_CLAIMS_PER_ARTICLE
 from pipeline.claims.text import MAX_SENTENCE_CHARS, sentences, tokens
 
 RULES = default_rules()
@@ -67,6 +68,7 @@ def test_many_small_blocks_and_deep_repetition_of_claims() -> None:
     claim = "Our kratom is FDA approved and cures opioid withdrawal, cancer and COVID."
     blocks = tuple(Block("list_item", claim) for _ in range(5_000))
     score = score_document(Document(blocks=blocks), RULES)
-    assert len(score.claims) == 5_000
+    assert score.stats["claims"] == 5_000  # all found and weighed in the risk,
+    assert len(score.claims) == MAX_CLAIMS_PER_ARTICLE  # the top ones kept (issue 16)
     assert score.risk.score == 100.0
     assert set(score.risk.escalations) == {"opioid_addiction_withdrawal", "cancer", "covid"}

@@ -28,8 +28,9 @@ def session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def runs(session: Session, name: str, statuses: list[str]) -> Source:
-    """A source whose runs, oldest first, ended with ``statuses``, six hours apart."""
+def runs(session: Session, name: str, statuses: list[str], items: int = 0) -> Source:
+    """A source whose runs, oldest first, ended with ``statuses``, six hours apart, each with
+    ``items`` articles."""
     source = Source(name=name, kind="feed", start_urls=[f"https://{name}.test/feed"])
     session.add(source)
     session.flush()
@@ -40,6 +41,7 @@ def runs(session: Session, name: str, statuses: list[str]) -> Source:
                 source_id=source.id,
                 started_at=T0 + timedelta(hours=6 * i),
                 status=status,
+                items=items,
             )
         )
     session.commit()
@@ -66,7 +68,7 @@ def test_one_threshold_and_one_label() -> None:
 
 def test_listing_check_and_digest_agree(engine: Engine, session: Session, tmp_path) -> None:
     runs(session, "news", ["ok", "failed", "failed"])
-    runs(session, "hub", ["ok", "ok"])
+    runs(session, "hub", ["ok", "ok"], items=2)
     url = engine.url.render_as_string(hide_password=False)
     for failing_after, failing in ((2, True), (3, False)):
         [hub, news] = source_health(session, failing_after)

@@ -13,7 +13,7 @@ from core.db import engine_for, sessions_for
 from pipeline.health import is_failing
 from reports.ledger import due_periods
 from reports.listings import source_health
-from scheduler import trigger_for
+from scheduler import last_fire, trigger_for
 
 
 @dataclass(frozen=True)
@@ -46,19 +46,13 @@ def _overdue_digest(session: Session, config: Config, now: datetime) -> list[Pro
     if not config.mail.enabled:
         return []
     trigger = trigger_for(config.schedule.digest, config.schedule.timezone)
-    last_fire = None
-    probe = now - timedelta(days=8)
-    while True:
-        fire = trigger.get_next_fire_time(last_fire, probe)
-        if fire is None or fire > now:
-            break
-        last_fire, probe = fire, fire + timedelta(seconds=1)
-    if last_fire is None or now - last_fire < timedelta(hours=config.schedule.digest_grace_h):
+    fired = last_fire(trigger, now, timedelta(days=8))
+    if fired is None or now - fired < timedelta(hours=config.schedule.digest_grace_h):
         return []
     overdue = [
         job
         for job in due_periods(session, config.mail, now, config.digest.timezone)
-        if job.period.end <= last_fire
+        if job.period.end <= fired
     ]
     return [
         Problem("digest overdue", f"{job.period.key} not sent to list {job.mail_list.name}")

@@ -19,8 +19,11 @@ def print_summary(summary: CrawlSummary) -> None:
             f"  new {fig(name, 'store/inserted'):>4}  changed {fig(name, 'store/updated'):>4}"
             f"  unchanged {fig(name, 'store/unchanged') + fig(name, 'store/not_modified'):>4}"
             f"  skipped {fig(name, 'discovery/lastmod_unchanged') + fig(name, 'discovery/recently_checked'):>4}"
-            f"  errors {fig(name, 'errors/total'):>3}"
+            f"  errors {fig(name, 'errors/total') + fig(name, 'store/error'):>3}"
         )
+        failure = summary.stats.get(f"source/{name}/store/failure")
+        if failure:
+            click.echo(f"    {fig(name, 'store/error')} item(s) not stored: {failure}")
 
 
 def print_dedup(summary: CrawlSummary) -> None:
@@ -68,6 +71,11 @@ def crawl(obj: Context, sources: tuple[str, ...]) -> None:
     if unknown:
         fail(f"unknown source(s): {', '.join(sorted(unknown))}")
     summary = run_crawl(config, list(sources) or None, log_level=obj.log_level)
+    if summary.stats.get("claimwatch/run_not_recorded"):
+        fail(
+            "the crawl runs could not be recorded in the database "
+            f"({summary.stats['claimwatch/run_not_recorded']}); nothing was crawled"
+        )
     print_summary(summary)
     print_dedup(summary)
     if summary.failed:

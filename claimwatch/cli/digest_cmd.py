@@ -103,7 +103,11 @@ def _builder(
                 rule_messages=messages,
                 failing_after=config.schedule.failing_after,
             )
-            written = write_archive(session, digest, out_dir)
+            try:
+                written = write_archive(session, digest, out_dir)
+            except OSError as exc:  # a full disk, a read-only folder: say so, no traceback
+                where = exc.filename or out_dir
+                fail(f"could not write the {period.key} digest to {where}: {exc.strerror or exc}")
         printed.extend(written.paths)
         if written.evidence:
             click.echo(

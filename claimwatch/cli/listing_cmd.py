@@ -32,6 +32,8 @@ def sources(obj: Context) -> None:
             f"{row.name:<28} {row.kind:<8} {row.articles:>8}  {started:<20} "
             f"{row.last_pages:>5} {row.last_items:>5} {row.last_errors:>6}  {row.health}{note}"
         )
+        if row.last_failure:
+            click.echo(f"  {'':<26} last run failed: {row.last_failure}")
     for name in sorted(configured - {r.name for r in rows}):
         click.echo(f"{name:<28} {'':<8} {0:>8}  {'-':<20} {0:>5} {0:>5} {0:>6}  never crawled")
 

@@ -2,6 +2,11 @@
 
 The lock is held for the life of the daemon and released by the operating system (file lock) or
 the server (session advisory lock) when the process dies, even by ``kill -9``.
+
+The lock file sits beside the database's resolved path, so two daemons reaching one database
+through a symlink share it. A lock can be lost while the daemon runs (its PostgreSQL session
+terminated, its lock file deleted): :meth:`DaemonLock.held` says so, and the daemon checks it
+every ``schedule.lock_check_s`` and stops.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ class DaemonLock:
         self.db_url = db_url
         url = make_url(db_url)
         self.sqlite = url.get_backend_name() == "sqlite"
-        self.path = Path(f"{url.database}.lock") if self.sqlite else None
+        self.path = Path(f"{Path(url.database or '').resolve()}.lock") if self.sqlite else None
         self._file: Any = None
         self._conn: Connection | None = None
 
@@ -88,10 +93,38 @@ class DaemonLock:
             self._file.close()
             self._file = None
         if self._conn is not None:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
-            self._conn.commit()
-            self._conn.close()
-            self._conn = None
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_KEY})
+                self._conn.commit()
+            except Exception:
+                pass  # the session is gone already, and its lock with it
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+
+    def held(self) -> bool:
+        """Whether this process still holds the lock it acquired."""
+        if self._file is not None:
+            assert self.path is not None
+            try:
+                return os.stat(self.path).st_ino == os.fstat(self._file.fileno()).st_ino
+            except OSError:
+                return False  # the lock file is gone: another daemon could lock a new one
+        if self._conn is not None:
+            try:
+                found = self._conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND objid = :key AND pid = pg_backend_pid() AND granted"
+                    ),
+                    {"key": ADVISORY_KEY},
+                ).scalar()
+                self._conn.commit()
+            except Exception:
+                return False  # the session is gone, and its advisory lock with it
+            return bool(found)
+        return False
 
     def holder(self) -> str | None:
         """Who holds the lock now, or ``None`` when nobody does."""

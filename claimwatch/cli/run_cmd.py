@@ -27,6 +27,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+def shown_url(db_url: str) -> str:
+    """The database URL as logged: never with its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(db_url).render_as_string(hide_password=True)
+
+
 def setup_logging(fmt: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
     if fmt == "json":
@@ -66,6 +73,7 @@ def run(obj: Context, once: bool, log_format: str) -> None:
         install_signal_handlers,
         log_job_event,
         run_due_now,
+        stop_all,
         sync_jobs,
     )
 
@@ -78,6 +86,7 @@ def run(obj: Context, once: bool, log_format: str) -> None:
         click.echo(f"claimwatch: {exc}", err=True)
         sys.exit(EX_TEMPFAIL)
     log = logging.getLogger("claimwatch.daemon")
+    lost = False
     try:
         scheduler = build_scheduler(config, obj.config_file, blocking=False)
         scheduler.start(paused=True)
@@ -91,15 +100,23 @@ def run(obj: Context, once: bool, log_format: str) -> None:
             return
         stopped = install_signal_handlers(scheduler)
         scheduler.add_listener(log_job_event, JOB_EVENTS)
-        log.info("daemon started (pid %d) on %s", os.getpid(), config.db_url)
+        log.info("daemon started (pid %d) on %s", os.getpid(), shown_url(config.db_url))
         for job in scheduler.get_jobs():
             log.info("job %s: next run %s", job.id, job.next_run_time)
         scheduler.resume()
-        stopped.wait()
+        while not stopped.wait(config.schedule.lock_check_s):
+            if not lock.held():
+                log.error("lost the daemon lock on %s: stopping", shown_url(config.db_url))
+                lost = True
+                scheduler.pause()
+                stop_all()
+                break
         scheduler.shutdown(wait=True)
         log.info("daemon stopped")
     finally:
         lock.release()
+    if lost:
+        sys.exit(EX_FAILURE)
 
 
 @click.command()

@@ -41,6 +41,7 @@ from pipeline.claims.scoring import (
 from pipeline.claims.text import sentences
 from pipeline.claims.voice import VOICE_MIN_WORDS, Page, page_vocabulary
 
+MAX_CLAIMS_PER_ARTICLE = 200  # kept per article, the highest-scoring, in reading order
 COMMERCIAL_REACH = 3  # sentences either side in which a buy link or coupon aggravates a claim
 SUBJECT_MIN_MENTIONS = 2  # a substance named once is not what the article is about
 TITLE_WEIGHT = 2
@@ -410,16 +411,22 @@ def score_document(doc: Document, rules: RuleSet, model: LinearModel | None = No
     """The claims of a document and its risk, with the hashes of the rules and the model."""
     model = default_model() if model is None else model
     results = analyse_document(doc, rules, model)
-    claims = tuple(result.claim for result in results if result.claim is not None)
+    found = [result.claim for result in results if result.claim is not None]
+    claims = tuple(found)
+    if len(found) > MAX_CLAIMS_PER_ARTICLE:  # the risk is of them all; the top ones are kept
+        ranked = sorted(range(len(found)), key=lambda i: (-found[i].score, i))
+        kept = sorted(ranked[:MAX_CLAIMS_PER_ARTICLE])
+        claims = tuple(found[i] for i in kept)
     return ArticleScore(
         claims=claims,
-        risk=article_risk(claims, rules.scoring),
+        risk=article_risk(tuple(found), rules.scoring),
         rules_sha256=rules.sha256,
         rules_version=rules.version,
         model_sha256=model.sha256,
         stats={
             "sentences": len(results),
-            "claims": len(claims),
+            "claims": len(found),
+            "claims_dropped": len(found) - len(claims),
             "model_only": sum(1 for r in results if r.claim is not None and not r.rules_claim),
             "overruled": sum(1 for r in results if r.claim is None and r.rules_claim),
         },

@@ -8,7 +8,8 @@ Stats: ``score/articles``, ``score/claims`` (claims found), ``score/band/<band>`
 ``score/rule/<id>`` (claims each rule contributed to), ``score/escalation/<flag>``,
 ``score/not_modified``, ``score/no_document``, ``score/error``, and the learned decision's part:
 ``score/model_only`` (claims the rules alone set aside or never fired on) and
-``score/overruled`` (rule claims the learned decision did not keep); the band is also counted
+``score/overruled`` (rule claims the learned decision did not keep), ``score/claims_dropped``
+(claims past the per-article cap, ``MAX_CLAIMS_PER_ARTICLE``); the band is also counted
 under ``source/<name>/score/band/<band>``.
 
 Settings read: ``CLAIMWATCH_RULES_PATH`` (a rule file; absent or empty: the shipped one),
@@ -108,7 +109,7 @@ class ScorePipeline:
             inc(f"score/rule/{rule_id}", count)
         for flag in score.risk.escalations:
             inc(f"score/escalation/{flag}")
-        for key in ("model_only", "overruled"):
+        for key in ("model_only", "overruled", "claims_dropped"):
             if score.stats.get(key):
                 inc(f"score/{key}", score.stats[key])
 
