@@ -425,9 +425,10 @@ def test_a_seed_is_its_own_near_duplicate_and_matches_its_family(
     stable = {"match", "family", "score", "nearest_seed", "evidence"}  # the analyze --json contract
     assert set(as_json["template"]) == stable | {"features", "weights_sha256"}
     assert set(as_json["template"]["features"]) == set(FEATURES)
-    assert as_json["template"]["weights_sha256"] == hashlib.sha256(
-        DEFAULT_WEIGHTS_PATH.read_bytes()
-    ).hexdigest()
+    assert (
+        as_json["template"]["weights_sha256"]
+        == hashlib.sha256(DEFAULT_WEIGHTS_PATH.read_bytes()).hexdigest()
+    )
     assert as_json["near_duplicate"] == {"of": path.stem, "similarity": 1.0}
 
 
