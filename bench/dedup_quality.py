@@ -19,12 +19,23 @@ originals are indexed in one ``Deduper`` (``remember``); a variant counts as fou
 match is its own original. The false-near-duplicate rate analyses each original against an index of
 all the others. Word 5-shingles are shown next to the engine's 2-shingles for comparison.
 
-Run: ``python bench/dedup_quality.py`` (about ten seconds). Prints Markdown.
+Part 1b, the learned template score cross-validated, side by side with the score before it
+(``bench/dedup_legacy.py``, the hand-weighted score that required the table-of-contents echo). The
+evidence vectors (``bench/dedup_fit.py``) are scored out of fold: stratified 5-fold, grouped by
+article (each row is one article, one URL) and, stricter, by site (host name), repeated with 10
+shuffles; each row's score comes from a model fitted without it. Reported overall, by ``batch``,
+on the look-alikes (the negatives of the template batches ``gather2`` and ``gather4``), and on the
+181 AEB pages (``../shared/eval/aeb/``, extracted with ``extract_html`` as the crawler does, whole
+pages, not excerpts) with the shipped weights (fitted on all of the dev split; AEB is never fitted
+on).
+
+Run: ``python bench/dedup_quality.py`` (about thirty seconds). Prints Markdown.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import statistics
@@ -33,21 +44,32 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from dedup_fit import Vector, dev_vectors, families
+from dedup_legacy import Family as LegacyFamily
+from dedup_legacy import TemplateMatcher as LegacyMatcher
+
 from core.document import Block, Document, from_text
 from pipeline.dedup.engine import NEAR_THRESHOLD, Deduper
+from pipeline.dedup.fit import DEFAULT_C, out_of_fold
 from pipeline.dedup.minhash import MinHasher, Signature, similarity
 from pipeline.dedup.seeds import load_families
+from pipeline.dedup.template import MATCH_THRESHOLD, TemplateMatcher
+from pipeline.dedup.tokens import tokens
 from pipeline.extract import extract_html
 
 REPO = Path(__file__).resolve().parents[1]
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 DEMO_SITES = REPO / "crawler" / "demo" / "sites"
 SEED = 20261122
-RATES = (0.05, 0.10, 0.20, 0.30)
+RATES = (0.05, 0.10, 0.20, 0.30, 0.40)
 TRIALS = 3  # variants per text and level (different random draws)
 MIN_TEXT_WORDS = 100
 VERBATIM = 0.9
 MUST_BE_CLEAN = ("medical_authority", "news", "vendor")
+LEGACY_THRESHOLD = 0.6  # the old score's configured default
+LOOK_ALIKE_BATCHES = ("gather2", "gather4")
+REPEATS = 10  # shuffles of the cross-validation folds
+AEB = EVAL / "aeb"
 
 
 # --- part 1: template families on the dev set -------------------------------------------------
@@ -110,7 +132,7 @@ def report_templates(rows: list[Row]) -> None:
     fn = len(positive) - tp
     fp = sum(r.match for r in negative)
     precision, recall, score = f1(tp, fp, fn)
-    print("## Template families on articles_dev.jsonl\n")
+    print("## Template families on articles_dev.jsonl (shipped weights, in sample)\n")
     print(f"{len(rows)} rows: {len(positive)} same_template, {len(negative)} others; ", end="")
     print(f"{len(apart)} seed-verbatim rows reported apart.\n")
     print("| metric | value |\n| --- | --- |")
@@ -154,6 +176,129 @@ def report_templates(rows: list[Row]) -> None:
         print("| --- | --- | --- | --- | --- |")
         for r in apart:
             print(f"| {r.id} | {r.near_of} | {r.near_similarity:.2f} | {r.match} | {r.score} |")
+    print()
+
+
+# --- part 1b: the learned score cross-validated, beside the old score ------------------------
+
+
+def counts(
+    vectors: list[Vector], predicted: list[bool], keep: Any = None
+) -> tuple[int, int, int, int]:
+    tp = fp = fn = n = 0
+    for v, p in zip(vectors, predicted, strict=True):
+        if keep is not None and not keep(v):
+            continue
+        n += 1
+        tp += p and v.positive
+        fp += p and not v.positive
+        fn += v.positive and not p
+    return tp, fp, fn, n
+
+
+def cell(tp: int, fp: int, fn: int) -> str:
+    precision, recall, score = f1(tp, fp, fn)
+    return f"{tp}/{tp + fn} found, {fp} FP: P {precision:.3f} R {recall:.3f} F1 **{score:.3f}**"
+
+
+def aeb_documents(folder: Path) -> list[Document]:
+    truth = json.loads((folder / "ground-truth.json").read_text(encoding="utf-8"))
+    out: list[Document] = []
+    for sha, entry in sorted(truth.items()):
+        html = gzip.decompress((folder / "html" / f"{sha}.html.gz").read_bytes())
+        document = extract_html(html.decode("utf-8", errors="replace"), entry["url"]).document
+        if document is not None:
+            out.append(replace(document, meta={"aeb": sha[:10]}))
+    return out
+
+
+def report_cross_validated(path: Path, aeb: Path) -> None:
+    learned = families()
+    vectors = dev_vectors(path, learned)
+    rows = [v.features for v in vectors]
+    labels = [v.positive for v in vectors]
+    legacy = LegacyMatcher(
+        [LegacyFamily.learn(name, seeds) for name, seeds in load_families([REPO / "seeds"]).items()]
+    )
+    old = [legacy.match(v.document).score >= LEGACY_THRESHOLD for v in vectors]
+    shipped = TemplateMatcher(learned)
+    in_sample = [shipped.match(v.document).match for v in vectors]
+    runs: dict[str, list[list[float]]] = {"article": [], "site": []}
+    for seed in range(13, 13 + REPEATS):
+        runs["article"].append(out_of_fold(rows, labels, [v.url for v in vectors], seed=seed))
+        hosts = [v.url.split("/")[2] for v in vectors]
+        runs["site"].append(out_of_fold(rows, labels, hosts, seed=seed))
+    first = [s >= MATCH_THRESHOLD for s in runs["article"][0]]
+    print("## The learned template score, cross-validated, beside the old score\n")
+    print(
+        f"{len(vectors)} rows, {sum(labels)} same_template. Old: the hand-weighted score with the "
+        f"echo required (threshold {LEGACY_THRESHOLD}). Learned: logistic regression "
+        f"(C={DEFAULT_C}), threshold {MATCH_THRESHOLD}; out of fold, 5 folds, seed 13 unless "
+        f"a range over {REPEATS} shuffles is given.\n"
+    )
+    print("| rows | old score | learned, cross-validated by article | learned, in sample |")
+    print("| --- | --- | --- | --- |")
+    batches = [("all", None), *((f"batch {b}", b) for b in sorted({v.batch for v in vectors}))]
+    for name, batch in batches:
+        keep = None if batch is None else (lambda v, b=batch: v.batch == b)
+        a, b, c = (counts(vectors, pred, keep) for pred in (old, first, in_sample))
+        print(f"| {name} ({a[3]}) | {cell(*a[:3])} | {cell(*b[:3])} | {cell(*c[:3])} |")
+    alike = [
+        counts(vectors, pred, lambda v: v.batch in LOOK_ALIKE_BATCHES and not v.positive)
+        for pred in (old, first, in_sample)
+    ]
+    print(
+        f"| look-alikes: the {alike[0][3]} negatives of {', '.join(LOOK_ALIKE_BATCHES)} "
+        f"| {alike[0][1]} FP | {alike[1][1]} FP | {alike[2][1]} FP |"
+    )
+    print()
+    print(f"Over {REPEATS} shuffles of the folds:\n")
+    print(
+        "| grouped by | F1 min / mean / max | false positives min / max | positives' OOF score "
+        "min | negatives' OOF score max |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    for group, scores in runs.items():
+        f1s, fps = [], []
+        for run in scores:
+            tp, fp, fn, _ = counts(vectors, [s >= MATCH_THRESHOLD for s in run])
+            f1s.append(f1(tp, fp, fn)[2])
+            fps.append(fp)
+        pos = min(s for run in scores for s, y in zip(run, labels, strict=True) if y)
+        neg = max(s for run in scores for s, y in zip(run, labels, strict=True) if not y)
+        print(
+            f"| {group} | {min(f1s):.3f} / {statistics.fmean(f1s):.3f} / {max(f1s):.3f} "
+            f"| {min(fps)} / {max(fps)} | {pos:.3f} | {neg:.3f} |"
+        )
+    print()
+    missed = [
+        f"{v.id} ({statistics.fmean(run[i] for run in runs['article']):.2f})"
+        for i, v in enumerate(vectors)
+        if v.positive and not first[i]
+    ]
+    wrong = [
+        f"{v.id} ({v.kind}, {runs['article'][0][i]:.2f})"
+        for i, v in enumerate(vectors)
+        if not v.positive and first[i]
+    ]
+    print("Missed out of fold (mean OOF score): " + (", ".join(missed) or "none") + ".")
+    print("False positives out of fold: " + (", ".join(wrong) or "none") + ".\n")
+    if not (aeb / "ground-truth.json").is_file():
+        print(f"AEB pages: not found at {aeb}.\n")
+        return
+    pages = aeb_documents(aeb)
+    new_scores = [shipped.match(d).score for d in pages]
+    old_scores = [legacy.match(d).score for d in pages]
+    print(f"AEB: {len(pages)} pages with article text (whole pages).\n")
+    print("| score | false positives | highest score |\n| --- | --- | --- |")
+    print(
+        f"| old (threshold {LEGACY_THRESHOLD}) | {sum(s >= LEGACY_THRESHOLD for s in old_scores)}"
+        f" | {max(old_scores):.3f} |"
+    )
+    print(
+        f"| learned, shipped weights (threshold {MATCH_THRESHOLD}) "
+        f"| {sum(s >= MATCH_THRESHOLD for s in new_scores)} | {max(new_scores):.3f} |"
+    )
     print()
 
 
@@ -218,13 +363,24 @@ def reorder(document: Document, rng: random.Random) -> Document:
     return Document(blocks=tuple(blocks))
 
 
-def spinning(texts: list[tuple[str, Document]], shingle: int) -> dict[str, tuple[int, int, float]]:
-    """Level -> (found, variants, median similarity to the original)."""
+def exact_jaccard(a: str, b: str, shingle: int) -> float:
+    """The true Jaccard similarity of the two texts' word shingle sets (what MinHash estimates)."""
+    wa, wb = tokens(a), tokens(b)
+    sa = {tuple(wa[i : i + shingle]) for i in range(len(wa) - shingle + 1)}
+    sb = {tuple(wb[i : i + shingle]) for i in range(len(wb) - shingle + 1)}
+    return len(sa & sb) / max(len(sa | sb), 1)
+
+
+def spinning(
+    texts: list[tuple[str, Document]], shingle: int
+) -> dict[str, tuple[int, int, float, float, float]]:
+    """Level -> (found, variants, median estimated similarity to the original, lowest and median
+    exact Jaccard)."""
     hasher = MinHasher(shingle=shingle)
     deduper = Deduper({}, hasher=hasher)
     for label, document in texts:
         deduper.remember(label, document.text, hasher.sign(document.text))
-    levels: dict[str, list[tuple[bool, float]]] = {}
+    levels: dict[str, list[tuple[bool, float, float]]] = {}
     for index, (label, document) in enumerate(texts):
         pool = sorted(
             {w for other, doc in texts if other != label for w in doc.text.split() if w.isalpha()}
@@ -240,9 +396,16 @@ def spinning(texts: list[tuple[str, Document]], shingle: int) -> dict[str, tuple
             for level, spun in variants.items():
                 result = deduper.analyze(spun)
                 sim = similarity(original, result.signature)
-                levels.setdefault(level, []).append((result.near.of == label, sim))
+                exact = exact_jaccard(document.text, spun.text, shingle)
+                levels.setdefault(level, []).append((result.near.of == label, sim, exact))
     return {
-        level: (sum(hit for hit, _ in got), len(got), statistics.median(s for _, s in got))
+        level: (
+            sum(hit for hit, _, _ in got),
+            len(got),
+            statistics.median(s for _, s, _ in got),
+            min(e for _, _, e in got),
+            statistics.median(e for _, _, e in got),
+        )
         for level, got in levels.items()
     }
 
@@ -279,12 +442,15 @@ def report_spinning() -> None:
         print(f"| {label} | {why.removesuffix(')')} |")
     print()
     results = {k: spinning(texts, k) for k in (2, 5)}
-    print("| variant | recall, 2-shingles (engine) | median similarity | recall, 5-shingles |")
-    print("| --- | --- | --- | --- |")
-    for level, (hit, total, sim) in results[2].items():
-        hit5, total5, _ = results[5][level]
+    print(
+        "| variant | recall, 2-shingles (engine) | median similarity (estimated) "
+        "| exact 2-shingle Jaccard, lowest / median | recall, 5-shingles |"
+    )
+    print("| --- | --- | --- | --- | --- |")
+    for level, (hit, total, sim, low, mid) in results[2].items():
+        hit5, total5 = results[5][level][:2]
         print(
-            f"| {level} | {hit}/{total} = {hit / total:.3f} | {sim:.2f}"
+            f"| {level} | {hit}/{total} = {hit / total:.3f} | {sim:.2f} | {low:.2f} / {mid:.2f}"
             f" | {hit5}/{total5} = {hit5 / total5:.3f} |"
         )
     print()
@@ -300,9 +466,14 @@ def report_spinning() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval", type=Path, default=EVAL / "articles_dev.jsonl")
+    parser.add_argument("--aeb", type=Path, default=AEB, help="AEB data folder")
+    parser.add_argument("--templates-only", action="store_true", help="skip the spinning part")
     args = parser.parse_args()
     deduper = Deduper(load_families([REPO / "seeds"]))
     report_templates(analyse_rows(args.eval, deduper))
+    report_cross_validated(args.eval, args.aeb)
+    if args.templates_only:
+        return
     report_spinning()
 
 

@@ -52,6 +52,7 @@ class DedupResult:
     signature: Signature
     near: NearMatch
     template: FamilyMatch
+    weights_sha256: str = ""  # the template-score weights file that produced template.score
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,8 @@ class DedupResult:
                 "score": self.template.score,
                 "nearest_seed": self.template.nearest_seed,
                 "evidence": list(self.template.evidence),
+                "features": dict(self.template.features),
+                "weights_sha256": self.weights_sha256,
             },
             "near_duplicate": {"of": self.near.of, "similarity": round(self.near.similarity, 3)},
         }
@@ -157,7 +160,7 @@ class Deduper:
         template = self.template.match(doc)
         if len(tokens(text)) < MIN_WORDS:
             near = NearMatch(None, 0.0, reason="too short to compare")
-            return DedupResult(signature, near, template)
+            return DedupResult(signature, near, template, self.template.model.sha256)
         near = NearMatch(None, 0.0)
         for key, similarity in self.index.query(signature, self.near_threshold, limit=8):
             found = self._describe(key, resolve)
@@ -168,7 +171,7 @@ class Deduper:
                 continue
             near = NearMatch(label, similarity, kind, shared_passages(text, other_text))
             break
-        return DedupResult(signature, near, template)
+        return DedupResult(signature, near, template, self.template.model.sha256)
 
     def _describe(
         self, key: int, resolve: Callable[[int], tuple[str, str] | None] | None

@@ -4,18 +4,22 @@ even when its topic and every sentence differ.
 A family is learned from its seed documents (through the shared block model, so HTML pages and
 plain-text seeds compare alike). What a family remembers:
 
-* **the opening**: how many prose blocks come before the first list, and that no heading does;
+* **the opening**: how many prose blocks come before the first list, and how long the first one
+  (the summary) is;
 * **the table of contents**: the size of the bulleted list near the top whose items come back, in
-  order, as the section headings (the strongest single signal);
+  order, as the section headings;
 * **heading patterns**: the words the seeds' headings start with, and their length;
 * **the paragraph-length profile** of the body;
 * **template boilerplate**: word 3- and 4-grams that recur across two or more seeds but contain none
   of the family's topic words (the words of its headings, and the words every seed repeats), so the
   stock openings, transitions and closings remain while the subject matter drops out.
 
-A document is scored against each family; each feature adds its weight and a line of evidence. The
-table-of-contents echo is required: an ordinary article with headings and bullets, but no summary and
-intro ahead of a list that its headings repeat, cannot reach the threshold.
+A document is measured against each family as a vector of evidence features (:data:`~pipeline.dedup.template_model.FEATURES`, each
+0..1, each with a line of evidence when it is there), and a logistic model
+(:mod:`pipeline.dedup.template_model`, weights shipped as data) turns the vector into one calibrated
+score. No single feature is required: a page whose list was cut off, or a variant that leaves the
+list out, can still match on its opening formula and stock phrases, while an ordinary article with
+headings and bullets, or one stock phrase, stays below the threshold.
 """
 
 from __future__ import annotations
@@ -27,26 +31,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from core.config import Dedup
-from core.document import Block, Document
+from core.document import HEADING_MAX_WORDS, Block, Document
+from pipeline.dedup.template_model import FEATURES, TemplateModel, default_model
 from pipeline.dedup.tokens import STOPWORDS, tokens
 
 OPENING_SCAN = 8  # the table of contents must start within this many blocks
 TOC_MAX_ITEMS = 12  # list items and headings compared for the echo: bounded, whatever the input
 HEADINGS_SCAN = 40
 MATCH_THRESHOLD: float = Dedup.model_fields["template_threshold"].default  # the config's default
-TRUNCATED_ECHO_CREDIT = 0.7  # only for texts known to be excerpts (meta["excerpt"]): a list
-# at the very end of a whole page is also how many product pages end
-WEIGHTS = {
-    "toc_echo": 0.30,
-    "toc_size": 0.10,
-    "opening": 0.15,
-    "toc_coverage": 0.05,
-    "heading_length": 0.10,
-    "heading_style": 0.05,
-    "paragraphs": 0.05,
-    "phrases": 0.20,
-}
+OPENING_PHRASES_SCAN = 4  # blocks of the opening searched for stock phrases when there is no list
 _NON_WORD = re.compile(r"[^\w]+")
+_SENTENCE_END = (".", "!", "?", "…")
 
 
 def _norm(text: str) -> str:
@@ -64,11 +59,24 @@ def _similar(a: str, b: str) -> bool:
     return len(ta & tb) / max(len(ta | tb), 1) >= 0.75
 
 
+def _heading_like(block: Block) -> bool:
+    """A heading, or a short line the text format read as a paragraph because it ends in ``:`` or
+    ``)`` (a section title all the same)."""
+    if block.kind == "heading":
+        return True
+    text = block.text.rstrip()
+    return (
+        block.kind == "paragraph"
+        and 0 < len(text.split()) <= HEADING_MAX_WORDS
+        and not text.endswith(_SENTENCE_END)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Layout:
     """The structural facts of one document that template matching looks at."""
 
-    opening: int  # prose blocks before the table of contents
+    opening: int  # prose blocks before the table of contents (or the first heading)
     heading_first: bool  # a heading comes before the table of contents
     toc: tuple[str, ...]  # the first list run near the top
     echoed: int  # table-of-contents items that come back as headings
@@ -77,18 +85,41 @@ class Layout:
     later_headings: tuple[str, ...]
     paragraph_words: tuple[int, ...]
     has_quote_intro: bool
+    summary_words: int = 0  # words of the first block when it is a paragraph
+    opening_text: str = ""  # the prose before the list (or the first blocks, without one)
 
 
 def layout(blocks: Sequence[Block]) -> Layout:
     start = next((i for i, b in enumerate(blocks[:OPENING_SCAN]) if b.kind == "list_item"), None)
+    summary = len(blocks[0].text.split()) if blocks and blocks[0].kind == "paragraph" else 0
     if start is None:
-        return Layout(0, False, (), 0, False, False, (), _paragraphs(blocks), False)
+        first_heading = next(
+            (i for i, b in enumerate(blocks[:OPENING_SCAN]) if b.kind == "heading"),
+            min(len(blocks), OPENING_SCAN),
+        )
+        before = blocks[:first_heading]
+        prose = [b for b in before if b.kind in ("paragraph", "quote")]
+        headings = tuple(b.text for b in blocks[: HEADINGS_SCAN * 4] if b.kind == "heading")
+        return Layout(
+            opening=len(prose),
+            heading_first=first_heading == 0 and bool(blocks),
+            toc=(),
+            echoed=0,
+            first_heading_echoes=False,
+            truncated=False,
+            later_headings=headings,
+            paragraph_words=_paragraphs(blocks),
+            has_quote_intro=any(b.kind == "quote" or b.text[:1] in '“"«' for b in before),
+            summary_words=summary,
+            opening_text="\n".join(b.text for b in prose[:OPENING_PHRASES_SCAN]),
+        )
     end = start
     while end < len(blocks) and blocks[end].kind == "list_item":
         end += 1
     toc = tuple(b.text for b in blocks[start:end])
     before = blocks[:start]
-    headings = tuple(b.text for b in blocks[end:] if b.kind == "heading")
+    after = blocks[end : end + HEADINGS_SCAN * 4]
+    headings = tuple(b.text for b in after if _heading_like(b))
     scan = headings[:HEADINGS_SCAN]
     echoed = sum(1 for item in toc[:TOC_MAX_ITEMS] if any(_similar(item, h) for h in scan))
     return Layout(
@@ -101,7 +132,23 @@ def layout(blocks: Sequence[Block]) -> Layout:
         later_headings=headings,
         paragraph_words=_paragraphs(blocks[end:]),
         has_quote_intro=any(b.kind == "quote" or b.text[:1] in '“"«' for b in before),
+        summary_words=summary,
+        opening_text="\n".join(b.text for b in before if b.kind in ("paragraph", "quote")),
     )
+
+
+def _title_like(text: str) -> bool:
+    """A list item written as a section title: short, capitalised, no sentence end."""
+    words = text.split()
+    return (
+        0 < len(words) <= HEADING_MAX_WORDS
+        and text[:1].isupper()
+        and not text.rstrip().endswith(_SENTENCE_END)
+    )
+
+
+def _specific(gram: tuple[str, ...]) -> bool:
+    return len(gram) == 4 or sum(w not in STOPWORDS for w in gram) >= 2
 
 
 def _paragraphs(blocks: Sequence[Block]) -> tuple[int, ...]:
@@ -122,10 +169,19 @@ class FamilyMatch:
     score: float
     nearest_seed: str | None
     evidence: list[str] = field(default_factory=list)
+    features: dict[str, float] = field(default_factory=dict)  # the best family's evidence vector
 
     @property
     def match(self) -> bool:
         return self.family is not None
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A document measured against one family: the evidence vector and its lines of evidence."""
+
+    features: dict[str, float]
+    evidence: list[str]
 
 
 @dataclass
@@ -139,6 +195,7 @@ class Family:
     heading_starts: set[str] = field(default_factory=set)
     paragraph_range: tuple[float, float] = (0.0, 0.0)
     heading_words: tuple[float, float] = (0.0, 0.0)
+    summary_range: tuple[float, float] = (0.0, 0.0)
     phrases: frozenset[tuple[str, ...]] = frozenset()
     topic_words: frozenset[str] = frozenset()
 
@@ -149,6 +206,7 @@ class Family:
         family = cls(name, seeds)
         paragraph_means: list[float] = []
         heading_means: list[float] = []
+        summaries: list[int] = []
         counts: Counter[str] = Counter()
         topic: set[str] = set()
         for doc in seeds.values():
@@ -157,6 +215,8 @@ class Family:
                 family.toc_sizes.add(len(shape.toc))
                 family.openings.add(shape.opening)
                 heading_means.append(statistics.fmean(len(t.split()) for t in shape.toc))
+            if shape.summary_words:
+                summaries.append(shape.summary_words)
             for heading in (*shape.toc, *shape.later_headings):
                 words = heading.split()
                 if words:
@@ -172,6 +232,8 @@ class Family:
             family.paragraph_range = (min(paragraph_means) * 0.6, max(paragraph_means) * 1.5)
         if heading_means:
             family.heading_words = (min(heading_means) * 0.7, max(heading_means) * 1.4)
+        if summaries:
+            family.summary_range = (min(summaries) * 0.6, max(summaries) * 3.0)
         df: Counter[tuple[str, ...]] = Counter()
         for doc in seeds.values():
             df.update(
@@ -183,63 +245,102 @@ class Family:
         family.phrases = frozenset(g for g, c in df.items() if c >= minimum)
         return family
 
-    def score(self, doc: Document) -> tuple[float, list[str]]:
+    def _found(self, text: str) -> list[str]:
+        """The family's stock phrases in ``text``, one per passage: overlapping matches (``start with
+        a low`` and ``a low dose``) merge into one. Only the 4-grams, and the 3-grams with two
+        content words, count (``one of the`` is in every kind of text)."""
+        words = tokens(text)
+        spans: list[list[int]] = []
+        for i in range(len(words) - 2):
+            for n in (4, 3):
+                gram = tuple(words[i : i + n])
+                if len(gram) == n and gram in self.phrases and _specific(gram):
+                    if spans and i <= spans[-1][1]:
+                        spans[-1][1] = max(spans[-1][1], i + n)
+                    else:
+                        spans.append([i, i + n])
+                    break
+        return sorted({" ".join(words[lo:hi]) for lo, hi in spans})
+
+    def measure(self, doc: Document) -> Measured:
+        """The evidence vector of ``doc`` against this family (:data:`FEATURES`), with the lines of
+        evidence that explain it."""
         shape = layout(doc.blocks)
+        f = dict.fromkeys(FEATURES, 0.0)
         evidence: list[str] = []
-        total = 0.0
         size = len(shape.toc)
-        if shape.toc and shape.truncated and doc.meta.get("excerpt"):
-            # The text stops inside the list: the echo cannot be checked, so it counts for less.
-            total += WEIGHTS["toc_echo"] * TRUNCATED_ECHO_CREDIT
-            evidence.append(f"the text ends inside a {size}-item list near the top (cut short)")
-            if size <= max(self.toc_sizes, default=0):
-                total += WEIGHTS["toc_size"] / 2
-        elif not shape.toc or not shape.first_heading_echoes:
-            return 0.0, ["no table of contents echoed by the headings"]
-        else:
-            total += WEIGHTS["toc_echo"]
-            evidence.append(
-                f"a {size}-item list near the top whose first item returns as the first "
-                f"heading ({shape.toc[0]!r})"
-            )
+        excerpt = bool(doc.meta.get("excerpt"))
+        # A list is a table of contents when it comes back as the headings, or when the excerpt
+        # stops inside it; any other list near the top (product features, tips) is just a list.
+        cut = size > 0 and shape.truncated and excerpt
+        if size and (cut or shape.first_heading_echoes or shape.echoed):
+            f["toc"] = 1.0
+            if cut:
+                f["toc_cut"] = 1.0
+                evidence.append(f"the text ends inside a {size}-item list near the top (cut short)")
+            elif shape.first_heading_echoes:
+                f["toc_echo"] = 1.0
+                evidence.append(
+                    f"a {size}-item list near the top whose first item returns as the first "
+                    f"heading ({shape.toc[0]!r})"
+                )
+            f["toc_coverage"] = shape.echoed / size
+            if not f["toc_cut"] and f["toc_coverage"] > 0.5:
+                evidence.append(f"{shape.echoed} of {size} list items come back as headings")
             if size in self.toc_sizes:
-                total += WEIGHTS["toc_size"]
+                f["toc_size"] = 1.0
                 evidence.append(f"table of contents of {size} items, as in the seeds")
             elif any(abs(size - s) == 1 for s in self.toc_sizes):
-                total += WEIGHTS["toc_size"] / 2
-            coverage = shape.echoed / size
-            total += WEIGHTS["toc_coverage"] * coverage
-            if coverage > 0.5:
-                evidence.append(f"{shape.echoed} of {size} list items come back as headings")
+                f["toc_size"] = 0.5
+        else:
+            evidence.append("no table of contents near the top")
+            size = 0
         lo = min(self.openings, default=1)
         hi = max(self.openings, default=3)
-        if not shape.heading_first and lo - 1 <= shape.opening <= hi + 1 and shape.opening:
-            total += WEIGHTS["opening"]
+        if not shape.heading_first and shape.opening and lo - 1 <= shape.opening <= hi + 1:
+            f["opening"] = 1.0
             kind = "summary and a quoted intro" if shape.has_quote_intro else "summary and intro"
-            evidence.append(f"opens with {shape.opening} prose blocks ({kind}) before the list")
-        item_words = statistics.fmean(len(t.split()) for t in shape.toc)
-        if self.heading_words[0] <= item_words <= self.heading_words[1]:
-            total += WEIGHTS["heading_length"]
-            evidence.append(f"list items of {item_words:.0f} words, long like the seeds' headings")
-        starts = [_norm(h.split()[0]) for h in shape.toc if h.split()]
-        if starts and sum(s in self.heading_starts for s in starts) / len(starts) >= 0.5:
-            total += WEIGHTS["heading_style"]
-            evidence.append(
-                "headings start like the seeds' (" + ", ".join(sorted(set(starts))) + ")"
-            )
+            where = "before the list" if size else "before any heading"
+            evidence.append(f"opens with {shape.opening} prose blocks ({kind}) {where}")
+        lo_words, hi_words = self.summary_range
+        if hi_words > 0 and lo_words <= shape.summary_words <= hi_words:
+            f["summary"] = 1.0
+            evidence.append(f"a summary paragraph of {shape.summary_words} words comes first")
+        toc = shape.toc if size else ()
+        items = toc[:-1] if f["toc_cut"] and size > 1 else toc
+        if items:
+            f["toc_titles"] = sum(_title_like(t) for t in items) / len(items)
+        f["toc_full"] = f["toc_echo"] * f["toc_coverage"] * f["toc_titles"]
+        titles = items or shape.later_headings[:TOC_MAX_ITEMS]
+        if titles:
+            item_words = statistics.fmean(len(t.split()) for t in titles)
+            what = "list items" if size else "headings"
+            if f["toc_cut"] and size == 1:
+                f["heading_length"] = 0.5  # one item, cut: its length is unknown
+            elif self.heading_words[0] <= item_words <= self.heading_words[1]:
+                f["heading_length"] = 1.0
+                evidence.append(f"{what} of {item_words:.0f} words, long like the seeds' headings")
+            starts = [_norm(h.split()[0]) for h in titles if h.split()]
+            share = sum(s in self.heading_starts for s in starts) / max(len(starts), 1)
+            f["heading_style"] = share
+            if share >= 0.5:
+                evidence.append(
+                    f"{what} start like the seeds' (" + ", ".join(sorted(set(starts))) + ")"
+                )
         if shape.paragraph_words:
             mean = statistics.fmean(shape.paragraph_words)
             if self.paragraph_range[0] <= mean <= self.paragraph_range[1]:
-                total += WEIGHTS["paragraphs"]
+                f["paragraphs"] = 1.0
                 evidence.append(f"paragraphs of {mean:.0f} words on average, as in the seeds")
-        found = sorted(
-            " ".join(g) for g in _grams(tokens(doc.text)) & self.phrases if len(g) == 4
-        ) or sorted(" ".join(g) for g in _grams(tokens(doc.text)) & self.phrases)
+        found = self._found(doc.text)
         if found:
-            share = min(1.0, len(found) / 4)
-            total += WEIGHTS["phrases"] * share
+            f["phrases"] = min(1.0, len(found) / 4)
             evidence.append("stock phrases of the template: " + "; ".join(found[:6]))
-        return round(min(total, 1.0), 3), evidence
+        opening_found = self._found(shape.opening_text) if shape.opening_text else []
+        if opening_found:
+            f["opening_phrases"] = min(1.0, len(opening_found) / 2)
+            evidence.append("in the opening: " + "; ".join(opening_found[:4]))
+        return Measured(f, evidence)
 
     def overlap(self, doc: Document) -> float:
         """Word-set Jaccard similarity with the closest seed: breaks ties between families."""
@@ -259,27 +360,39 @@ class Family:
 
 
 class TemplateMatcher:
-    """All families; :meth:`match` returns the best-scoring one above the threshold."""
+    """All families; :meth:`match` returns the best-scoring one at or above the threshold.
 
-    def __init__(self, families: Sequence[Family], threshold: float = MATCH_THRESHOLD) -> None:
+    The score of a family is the model's probability for the document's evidence vector against it
+    (``model``: the shipped weights unless given)."""
+
+    def __init__(
+        self,
+        families: Sequence[Family],
+        threshold: float = MATCH_THRESHOLD,
+        model: TemplateModel | None = None,
+    ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError("threshold must be in [0.0, 1.0]")
         self.families = list(families)
         self.threshold = threshold
+        self.model = model or default_model()
 
     def match(self, doc: Document) -> FamilyMatch:
         if not doc.blocks:
             return FamilyMatch(None, 0.0, None, ["empty document"])
         best: Family | None = None
-        best_score, best_evidence = 0.0, ["no seed families loaded"]
+        best_score = 0.0
+        best_measured = Measured({}, ["no seed families loaded"])
         for family in self.families:
-            score, evidence = family.score(doc)
+            measured = family.measure(doc)
+            score = round(self.model.probability(measured.features), 3)
             if (
                 best is None
                 or score > best_score
                 or (score == best_score and family.overlap(doc) > best.overlap(doc))
             ):
-                best, best_score, best_evidence = family, score, evidence
+                best, best_score, best_measured = family, score, measured
+        evidence, features = best_measured.evidence, best_measured.features
         if best is None or best_score < self.threshold:
-            return FamilyMatch(None, best_score, None, best_evidence)
-        return FamilyMatch(best.name, best_score, best.nearest_seed(doc), best_evidence)
+            return FamilyMatch(None, best_score, None, evidence, features)
+        return FamilyMatch(best.name, best_score, best.nearest_seed(doc), evidence, features)
