@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -247,6 +248,11 @@ class ArticleReview(Base):
     text_sha256: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+def sentence_sha256(sentence: str) -> str:
+    """The key a claim decision is stored under: the sentence with its spacing normalised."""
+    return hashlib.sha256(" ".join(sentence.split()).encode("utf-8")).hexdigest()
 
 
 class ClaimDecision(Base):

@@ -8,7 +8,6 @@ reopened to ``in_review``).
 
 from __future__ import annotations
 
-import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from core.models import (
     Claim,
     ClaimDecision,
     User,
+    sentence_sha256,
 )
 
 NOTES_LIMIT = 10_000
@@ -49,7 +49,7 @@ event.listen(AuditEntry, "before_delete", _append_only)
 
 
 def sentence_key(sentence: str) -> str:
-    return hashlib.sha256(" ".join(sentence.split()).encode("utf-8")).hexdigest()
+    return sentence_sha256(sentence)
 
 
 def _audit(
