@@ -6,6 +6,7 @@ then first seen (oldest first). An article without a review row has the status `
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -183,10 +184,9 @@ def choices(session: Session) -> dict[str, list[str]]:
         .distinct()
     )
     categories: set[str] = set()
-    for (values,) in session.execute(
-        select(Claim.categories).join(Article, Article.id == Claim.article_id).where(flagged)
-    ):
-        categories.update(values or ())
+    stored = select(cast(Claim.categories, Text)).join(Article, Article.id == Claim.article_id)
+    for (values,) in session.execute(stored.where(flagged).distinct()):
+        categories.update(json.loads(values) if values else ())
     return {
         "family": sorted(f for f in families if f),
         "substance": sorted(s for s in substances if s),
