@@ -401,6 +401,49 @@ class DigestSettings(_Model):
         return value.rstrip("/")
 
 
+class Web(_Model):
+    """The review workspace (``claimwatch serve``, review/).
+
+    ``host`` and ``port`` are where it listens (loopback by default: put a reverse proxy with TLS
+    in front to share it). The session-signing key comes from ``CLAIMWATCH_WEB__SECRET_KEY`` or
+    ``secret_key_file`` (never both, at least 32 characters); without either, ``serve`` refuses to
+    start unless ``--dev`` gives it a throwaway key (sessions then end when it stops).
+    ``session_max_age_s`` is how long a login lasts; ``login_attempts`` failures within
+    ``login_window_s`` lock a name (and the address it came from) for the rest of the window.
+    ``page_size`` is the queue's page length.
+    """
+
+    host: NonEmptyStr = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
+    session_max_age_s: int = Field(default=8 * 3600, ge=60, le=30 * 86400)
+    login_attempts: int = Field(default=5, ge=1, le=100)
+    login_window_s: int = Field(default=900, ge=1, le=86400)
+    page_size: int = Field(default=50, ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _one_key(self) -> Web:
+        if self.secret_key is not None and self.secret_key_file is not None:
+            raise ValueError("set CLAIMWATCH_WEB__SECRET_KEY or web.secret_key_file, not both")
+        if self.secret_key is not None and len(self.secret_key.get_secret_value()) < 32:
+            raise ValueError("the secret key must be at least 32 characters")
+        return self
+
+    def read_secret_key(self) -> str | None:
+        """The configured key (from the environment or the file), or ``None`` when there is none."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        if self.secret_key_file is None:
+            return None
+        key = self.secret_key_file.read_text(encoding="utf-8").strip()
+        if len(key) < 32:
+            raise ValueError(
+                f"{self.secret_key_file}: the secret key must be at least 32 characters"
+            )
+        return key
+
+
 class Config(_Model):
     """Everything claimwatch is configured with. See ``claimwatch init`` for a commented starter."""
 
@@ -414,6 +457,7 @@ class Config(_Model):
     schedule: Schedule = Schedule()
     mail: Mail = Mail()
     digest: DigestSettings = DigestSettings()
+    web: Web = Web()
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:
@@ -502,8 +546,10 @@ def _resolve_paths(config: Config, base: Path) -> Config:
             "model": str(rel(model)) if model else config.rules.model,
         }
     )
+    key_file = config.web.secret_key_file
+    web = config.web.model_copy(update={"secret_key_file": rel(key_file) if key_file else None})
     return config.model_copy(
-        update={"data_dir": rel(config.data_dir), "seeds": seeds, "rules": rules}
+        update={"data_dir": rel(config.data_dir), "seeds": seeds, "rules": rules, "web": web}
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -208,3 +209,87 @@ class DigestSend(Base):
     sent_at: Mapped[datetime | None]
 
     __table_args__ = (Index("uq_digest_sends_period_list", "period", "list_name", unique=True),)
+
+
+# The review workspace (review/): users, decisions and their audit log.
+
+REVIEW_STATUSES = ("new", "in_review", "actioned", "dismissed")
+CLAIM_VERDICTS = ("confirmed", "false_positive")
+ROLES = ("viewer", "reviewer", "admin")
+
+
+class User(Base):
+    """A person who signs in to the review workspace; ``password_hash`` is an argon2 hash."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ArticleReview(Base):
+    """An article's review state. ``text_sha256`` is the text the status was set on: a dismissal
+    holds only while the text stays the same."""
+
+    __tablename__ = "article_reviews"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    text_sha256: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+def sentence_sha256(sentence: str) -> str:
+    """The key a claim decision is stored under: the sentence with its spacing normalised."""
+    return hashlib.sha256(" ".join(sentence.split()).encode("utf-8")).hexdigest()
+
+
+class ClaimDecision(Base):
+    """A reviewer's verdict on one flagged sentence of an article. Keyed by the sentence, not the
+    claim row: claims are rewritten on every re-score, and a verdict holds while the sentence does."""
+
+    __tablename__ = "claim_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    sentence_sha256: Mapped[str] = mapped_column(String(64))
+    sentence: Mapped[str] = mapped_column(Text)
+    sentence_index: Mapped[int]
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    verdict: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("uq_claim_decisions_article_sentence", "article_id", "sentence_sha256", unique=True),
+    )
+
+
+class AuditEntry(Base):
+    """One decision, as it was made: who, when, on what, the state before and after. Rows are
+    only ever inserted (review/audit.py refuses updates and deletes through the ORM)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    article_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    target: Mapped[str] = mapped_column(String(128))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)

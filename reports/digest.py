@@ -26,6 +26,7 @@ from pipeline.health import DEFAULT_FAILING_AFTER
 from reports.model import BAND_ORDER, ClaimView, Digest, Figures, FlaggedArticle, Link
 from reports.period import Period
 from reports.query import execute, flagged_in, in_period, loads, loads_shared, raw
+from reports.review_effects import ReviewEffects, review_effects
 from reports.sections import changes, families, source_rows, trends
 from reports.text import claim_context, clean, safe_url, site_of
 
@@ -85,9 +86,12 @@ class _Claims:
     top: list[tuple[Any, ...]]
     substances: set[str]
     categories: set[str]
+    false_positives: int = 0  # left out: a reviewer marked them false positives
 
 
-def _claims(session: Session, ids: list[int], per_article: int) -> dict[int, _Claims]:
+def _claims(
+    session: Session, ids: list[int], per_article: int, effects: ReviewEffects | None = None
+) -> dict[int, _Claims]:
     """Claims of these articles, strongest first; rules and detail decoded only for the top ones."""
     out: dict[int, _Claims] = {}
     for start in range(0, len(ids), CHUNK):
@@ -113,6 +117,9 @@ def _claims(session: Session, ids: list[int], per_article: int) -> dict[int, _Cl
             entry = out.get(row[0])
             if entry is None:
                 entry = out[row[0]] = _Claims([], set(), set())
+            if effects is not None and effects.is_false_positive(row[0], row[1]):
+                entry.false_positives += 1
+                continue
             categories = loads_shared(row[4]) or ()
             if row[5]:
                 entry.substances.add(row[5])
@@ -242,9 +249,12 @@ def flagged_articles(
     period: Period,
     settings: DigestSettings,
     messages: Mapping[str, str],
+    effects: ReviewEffects | None = None,
 ) -> tuple[FlaggedArticle, ...]:
     rows = _flagged_rows(session, period)
-    claims = _claims(session, [r.id for r, _ in rows], settings.claims_per_article)
+    if effects is not None:
+        rows = [item for item in rows if item[0].id not in effects.dismissed]
+    claims = _claims(session, [r.id for r, _ in rows], settings.claims_per_article, effects)
     texts = _texts(session, [r.id for r, _ in rows[: settings.max_articles]])
     firsts = _first_copies(session, {r.duplicate_of for r, _ in rows if r.duplicate_of})
     out: list[FlaggedArticle] = []
@@ -269,7 +279,7 @@ def flagged_articles(
                 published=clean(r.published, 32) or None,
                 status="new" if r.first_seen_at >= period.start else "changed",
                 version=r.version,
-                claim_count=int(r.claim_count or 0),
+                claim_count=int(r.claim_count or 0) - own.false_positives,
                 substances=tuple(sorted(own.substances)),
                 categories=tuple(sorted(own.categories)),
                 claims=tuple(_claim_view(c, text, messages) for c in own.top),
@@ -285,6 +295,8 @@ def flagged_articles(
                 raw_sha256=r.raw_sha256,
                 rules_sha256=r.rules_sha256,
                 model_sha256=r.model_sha256,
+                review_status=effects.status.get(r.id, "new") if effects is not None else None,
+                false_positives=own.false_positives,
             )
         )
     return tuple(out)
@@ -301,7 +313,9 @@ def build_digest(
 ) -> Digest:
     """The digest of ``period``: figures, ranked flagged articles, families, trends, sources
     (failing after ``failing_after`` failed runs in a row: ``schedule.failing_after``)."""
-    articles = flagged_articles(session, period, settings, rule_messages or {})
+    flagged_ids = [i for (i,) in execute(session, select(Article.id).where(flagged_in(period)))]
+    effects = review_effects(session, flagged_ids)
+    articles = flagged_articles(session, period, settings, rule_messages or {}, effects)
     escalated = sum(1 for a in articles if a.escalations)
     current = figures(session, period, escalated)
     previous_period = period.previous()
@@ -325,4 +339,5 @@ def build_digest(
             session, period, current, previous, family_rows, substances, sources, failing_after
         ),
         rules=tuple(sorted({a.rules_sha256 for a in articles if a.rules_sha256})),
+        dismissed=len(effects.dismissed),
     )

@@ -105,6 +105,8 @@ class FlaggedArticle:
     raw_sha256: str
     rules_sha256: str | None
     model_sha256: str | None = None
+    review_status: str | None = None  # the workspace's status (None: decisions not read)
+    false_positives: int = 0  # claims left out as false positives
 
     @property
     def evidence_path(self) -> str:
@@ -221,6 +223,12 @@ class Digest:
     rules: tuple[str, ...]  # the rule-file hashes that scored the flagged articles
     audience: Audience | None = None
     notes: tuple[str, ...] = field(default=())
+    dismissed: int = 0  # flagged articles left out: dismissed in the review workspace
+
+    @property
+    def false_positives(self) -> int:
+        """Claims left out of the articles shown: marked false positives in review."""
+        return sum(a.false_positives for a in self.articles)
 
     @property
     def shown(self) -> tuple[FlaggedArticle, ...]:

@@ -15,6 +15,7 @@ from claimwatch.cli.crawl_cmd import crawl, demo
 from claimwatch.cli.digest_cmd import digest, digests
 from claimwatch.cli.listing_cmd import articles, families, sources
 from claimwatch.cli.model_cmd import model
+from claimwatch.cli.review_cmd import review, serve, users
 from claimwatch.cli.rules_cmd import rules
 from claimwatch.cli.run_cmd import run, status
 from core.config import ConfigError, load_config
@@ -84,4 +85,6 @@ def db_upgrade(obj: Context) -> None:
 for command in (crawl, sources, articles, families, demo, analyze, rules, model):
     main.add_command(command)
 for command in (digest, digests, run, status):
+    main.add_command(command)
+for command in (serve, users, review):
     main.add_command(command)

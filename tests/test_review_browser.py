@@ -1,0 +1,170 @@
+"""The review workspace in headless Chromium (Debian's, driven by Playwright; no browser download):
+`claimwatch serve` in a subprocess, a reviewer's round trip, and hostile scraped text kept inert."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from core.config import DigestSettings
+from core.db import make_engine, upgrade
+from core.models import ArticleReview, AuditEntry, ClaimDecision
+from reports.digest import build_digest
+from reports.period import week_period
+from tests.conftest import ROOT, require, write_config
+from tests.review_world import PASSWORD, SECRET, World, build
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass
+class Served:
+    url: str
+    world: World
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    db = tmp_path / "review.db"
+    engine = make_engine(f"sqlite:///{db}")
+    upgrade(engine)
+    world = build(engine)
+    config = write_config(tmp_path / "claimwatch.toml", [], db_url=f"sqlite:///{db}")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMWATCH_")}
+    env["CLAIMWATCH_WEB__SECRET_KEY"] = SECRET
+    process = subprocess.Popen(
+        [sys.executable, "-m", "claimwatch", "--config", str(config), "serve", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+                    assert response.read() == b"ok"
+                    break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"serve did not start: {process.stderr.read()}") from None
+                time.sleep(0.2)
+        yield Served(url, world)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        engine.dispose()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    binary = shutil.which("chromium")
+    require(binary is not None, "chromium is not installed (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require(False, "playwright is not installed (pip install -e '.[dev]')")
+        raise
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=binary, headless=True, args=["--no-sandbox", "--disable-gpu"]
+        )
+        yield launched
+        launched.close()
+
+
+def _log_in(page, url: str, name: str) -> None:  # type: ignore[no-untyped-def]
+    page.goto(f"{url}/")
+    assert "/login" in page.url
+    page.fill('input[name="name"]', name)
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button:has-text("Log in")')
+    page.wait_for_url(f"{url}/")
+
+
+def test_a_reviewer_decides_in_the_browser(served: Served, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    _log_in(page, served.url, "rita")
+    assert page.locator("tbody tr").count() == 3
+    page.select_option('select[name="band"]', "priority")
+    page.click('button:has-text("Filter")')
+    page.wait_for_url("**/?band=priority*")
+    assert page.locator("tbody tr").count() == 1
+    page.click("a.article-link")
+    page.wait_for_url(f"**/articles/{served.world.articles['turmeric']}")
+    assert page.locator("mark").count() == 2  # both claims highlighted in the text
+    first = page.locator("#claim-1")
+    first.locator('input[value="false_positive"]').check()
+    first.locator('input[name="reason"]').fill("the page rebuts it")
+    first.locator('button:has-text("Decide")').click()
+    page.wait_for_load_state()
+    assert page.locator("#claim-1 .verdict").inner_text() == "false positive"
+    page.select_option('#review-form select[name="status"]', "in_review")
+    page.select_option('#review-form select[name="assignee"]', "rita")
+    page.click('#review-form button:has-text("Save")')
+    page.wait_for_load_state()
+    assert page.locator("#status").inner_text() == "in review"
+    assert page.locator("#assignee").inner_text() == "rita"
+
+    world = served.world
+    with world.sessions() as session:
+        decision = session.scalars(select(ClaimDecision)).one()
+        assert (decision.verdict, decision.reason, decision.decided_by) == (
+            "false_positive",
+            "the page rebuts it",
+            "rita",
+        )
+        review = session.get(ArticleReview, world.articles["turmeric"])
+        assert review is not None and review.status == "in_review"
+        assert len(session.scalars(select(AuditEntry)).all()) == 2
+        digest = build_digest(session, week_period(2026, 47), DigestSettings())
+        turmeric = next(a for a in digest.articles if a.article_id == world.articles["turmeric"])
+        assert turmeric.review_status == "in review" and turmeric.false_positives == 1
+        assert [c.text for c in turmeric.claims] == ["It also reverses diabetes without insulin."]
+
+
+def test_hostile_article_renders_inert(served: Served, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    _log_in(page, served.url, "rita")
+    for path in ("/", f"/articles/{served.world.articles['kratom']}"):
+        page.goto(served.url + path)
+        page.wait_for_load_state()
+        counts = page.evaluate(
+            """() => ({
+                scripts: document.querySelectorAll('script').length,
+                images: document.querySelectorAll('img').length,
+                handlers: [...document.querySelectorAll('*')].filter(
+                    e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+                js_links: document.querySelectorAll('a[href^="javascript:"]').length,
+            })"""
+        )
+        assert counts == {"scripts": 0, "images": 0, "handlers": 0, "js_links": 0}, path
+        assert page.title().endswith("· claimwatch review")  # a script would have set it
+        assert "<script>" in page.locator("main").inner_text()  # shown as text
+    page.locator("#text").hover()
+    page.click("#text")
+    assert dialogs == []
+    assert page.title().endswith("· claimwatch review")
