@@ -94,6 +94,14 @@ class HostileHandler(SiteHandler):
         ).replace("<head>", '<head><meta charset="windows-1252">')
         self.raw(200, text.encode("cp1252"), {"Content-Type": "text/html"})
 
+    def route_undeclared(self) -> None:  # windows-1252 bytes, no charset anywhere
+        text = _article(
+            "Crème fraîche and herbal tea",
+            "Crème fraîche and crème de la crème, a café in the old town. The crème recipe: mix "
+            "crème and sugar, then serve it with a cup of herbal tea after a long walk outside.",
+        )
+        self.raw(200, text.encode("cp1252"), {"Content-Type": "text/html"})
+
     def route_misdeclared(self) -> None:  # says UTF-8, is Latin-1
         text = _article(
             "Mis-declared page", "Déjà vu: the server claims UTF-8 but sends Latin-1 bytes. " * 3

@@ -106,3 +106,35 @@ def test_retry_after_is_honoured_up_to_a_cap(site: Served, tmp_path: Path) -> No
     assert source["errors/retry_after_too_long"] == 1
     crawl = last_runs(db_url)["busy"].stats["crawl"]
     assert crawl["retry_after/too_long"] == 1 and crawl["retry_after/waited"] == 1
+
+
+def test_an_undeclared_windows_1252_page_is_read_as_windows_1252() -> None:
+    from crawler.encoding import page_text
+
+    body = "<html><body><p>Café crème brûlée, 5 €</p></body></html>".encode("cp1252")
+    text, encoding = page_text(body, "text/html", body.decode("cp1250"), "cp1250")
+    assert "crème brûlée" in text and "€" in text and encoding == "cp1252"
+    declared = b'<meta charset="iso-8859-2">' + "č".encode("iso-8859-2")
+    assert page_text(declared, "text/html", "kept", "iso8859-2") == ("kept", "iso8859-2")
+    utf8 = "crème".encode()
+    assert page_text(utf8, "text/html", "crème", "utf-8") == ("crème", "utf-8")
+
+
+@pytest.mark.slow
+def test_an_undeclared_windows_1252_page_is_stored_right(site: Served, tmp_path: Path) -> None:
+    """Before: Scrapy's guess read it as windows-1250: "crčme"."""
+    (site.root / "undeclared.xml").write_text(
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>__BASE_URL__/hostile/undeclared.html</loc></url></urlset>"
+    )
+    db_url = f"sqlite:///{tmp_path / 'cw.db'}"
+    config = write_config(
+        tmp_path / "claimwatch.toml",
+        [{"name": "cafe", "kind": "sitemap", "start_urls": [site.url + "/undeclared.xml"]}],
+        db_url,
+    )
+    result = run_cli("--config", str(config), "crawl")
+    assert result.returncode == 0, result.stderr
+    article = stored(db_url)["undeclared.html"]
+    assert article.title == "Crème fraîche and herbal tea"
+    assert "crème de la crème" in article.text and "crčme" not in article.text
