@@ -111,7 +111,10 @@ def build_settings(config: Config) -> dict[str, Any]:
         "LOGSTATS_INTERVAL": 60.0,
         # Only the web: no local files, FTP, S3 buckets or data: URLs.
         "DOWNLOAD_HANDLERS": {"file": None, "ftp": None, "s3": None, "data": None},
-        "DOWNLOADER_MIDDLEWARES": {"crawler.middlewares.AddressGuard": 50},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.AddressGuard": 50,
+            "crawler.retry_after.RetryAfter": 560,  # sees a response before RetryMiddleware (550)
+        },
         # Connections go only to addresses the guard allows, checked on the answer connected to.
         "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
         "ITEM_PIPELINES": {

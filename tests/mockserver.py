@@ -2,7 +2,7 @@
 
 It serves a site folder like the demo server (ETag, Last-Modified, 304s, ``__BASE_URL__``) and adds
 hostile endpoints under ``/hostile/``: oversized pages, a gzip bomb, a redirect to a non-public
-address, mis-encoded and malformed pages, binary junk and server errors. Every request path is
+address, mis-encoded and malformed pages, binary junk, server errors and 429s with Retry-After. Every request path is
 appended to ``ROOT/../access.log`` so tests can see exactly what the crawler fetched.
 """
 
@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 from crawler.demo.server import SiteHandler, SiteServer
@@ -93,6 +94,14 @@ class HostileHandler(SiteHandler):
         ).replace("<head>", '<head><meta charset="windows-1252">')
         self.raw(200, text.encode("cp1252"), {"Content-Type": "text/html"})
 
+    def route_undeclared(self) -> None:  # windows-1252 bytes, no charset anywhere
+        text = _article(
+            "Crème fraîche and herbal tea",
+            "Crème fraîche and crème de la crème, a café in the old town. The crème recipe: mix "
+            "crème and sugar, then serve it with a cup of herbal tea after a long walk outside.",
+        )
+        self.raw(200, text.encode("cp1252"), {"Content-Type": "text/html"})
+
     def route_misdeclared(self) -> None:  # says UTF-8, is Latin-1
         text = _article(
             "Mis-declared page", "Déjà vu: the server claims UTF-8 but sends Latin-1 bytes. " * 3
@@ -115,6 +124,22 @@ class HostileHandler(SiteHandler):
 
     def route_binary(self) -> None:
         self.raw(200, bytes(range(256)) * 64, {"Content-Type": "text/html"})
+
+    busy_answers: ClassVar[dict[str, int]] = {}  # path -> answers given
+
+    def route_busy_long(self) -> None:  # come back in an hour
+        self.raw(429, b"slow down", {"Retry-After": "3600", "Content-Type": "text/plain"})
+
+    def route_busy_short(self) -> None:  # come back in a second, then the page is there
+        seen = HostileHandler.busy_answers.get("short", 0)
+        HostileHandler.busy_answers["short"] = seen + 1
+        if not seen:
+            self.raw(429, b"slow down", {"Retry-After": "1", "Content-Type": "text/plain"})
+            return
+        page = _article(
+            "Patience rewarded", "A server that asked for a second and then answered in full. " * 3
+        )
+        self.raw(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
 
     def route_error(self) -> None:
         self.raw(500, b"<h1>Internal Server Error</h1>", {"Content-Type": "text/html"})

@@ -38,6 +38,7 @@ from crawler.discovery import (
     parse_sitemap,
     sitemaps_from_robots,
 )
+from crawler.encoding import page_text
 from crawler.middlewares import RefusedRequest
 from pipeline.items import PageItem
 from pipeline.known import Known, known_pages
@@ -281,6 +282,7 @@ class ArticleSpider(Spider):
             self.inc(source.name, "fetch/not_an_article_url")
             return
         header = response.headers.get
+        html, encoding = page_text(response.body, content_type, response.text, response.encoding)
         yield PageItem(
             source=source.name,
             run_group=self.run_group,
@@ -289,8 +291,8 @@ class ArticleSpider(Spider):
             status=response.status,
             fetched_at=now,
             body=response.body,
-            html=response.text,
-            encoding=response.encoding,
+            html=html,
+            encoding=encoding,
             content_type=content_type or None,
             etag=(header(b"ETag") or b"").decode("latin-1") or None,
             last_modified=(header(b"Last-Modified") or b"").decode("latin-1") or None,
