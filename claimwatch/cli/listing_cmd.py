@@ -64,7 +64,7 @@ def articles(
     output: Any,
 ) -> None:
     """List stored articles, or export them as CSV or JSON Lines."""
-    from reports.listings import ARTICLE_FIELDS, iter_articles
+    from reports.listings import ARTICLE_FIELDS, csv_row, iter_articles
 
     since_utc = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
     with obj.session() as session:
@@ -72,7 +72,7 @@ def articles(
         if fmt == "csv":
             writer = csv.DictWriter(output, fieldnames=ARTICLE_FIELDS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(csv_row(row) for row in rows)
         elif fmt == "jsonl":
             for row in rows:
                 output.write(json.dumps(row, ensure_ascii=False) + "\n")
