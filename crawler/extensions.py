@@ -2,7 +2,8 @@
 
 On ``spider_opened`` it brings the schema up to date and opens one run per source; on
 ``spider_closed`` it writes each source's figures, error samples and status from the final stats.
-The statuses are left on ``crawler.stats`` as ``claimwatch/status/<source>`` for the caller.
+The statuses are left on ``crawler.stats`` as ``claimwatch/status/<source>`` for the caller, with
+what the run did in words as ``claimwatch/note/<source>`` (see :func:`pipeline.health.run_note`).
 
 Settings read: ``CLAIMWATCH_DB_URL``; without it the extension is off (``NotConfigured``).
 """
@@ -16,7 +17,8 @@ from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
 from core.db import engine_for, sessions_for, upgrade
-from pipeline.runs import SourceSpec, close_runs, open_runs
+from pipeline.health import run_note
+from pipeline.runs import SourceSpec, close_runs, open_runs, source_stats
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -54,6 +56,8 @@ class RunRecorder:
             )
         for name, status in statuses.items():
             self.crawler.stats.set_value(f"claimwatch/status/{name}", status)
+            own = {"source": source_stats(stats, name), "error_samples": spider.error_samples[name]}
+            self.crawler.stats.set_value(f"claimwatch/note/{name}", run_note(status, own))
 
 
 class Progress:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import Article, CrawlRun, Source
-from pipeline.health import failed_streak, health_label
+from pipeline.health import failed_streak, health_label, run_note
 from reports.exports import spreadsheet_safe
 
 ARTICLE_FIELDS = (
@@ -55,6 +55,7 @@ class SourceHealth:
     last_errors: int
     failing_runs: int  # the failed streak (see pipeline.health)
     health: str
+    note: str = ""  # the last run: why it failed, or "0 new of 12 listed"
 
 
 def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
@@ -84,6 +85,7 @@ def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
                 last_errors=last.errors if last else 0,
                 failing_runs=failing,
                 health=health_label(last_status, failing, failing_after),
+                note=run_note(last_status, last.stats) if last else "",
             )
         )
     return out

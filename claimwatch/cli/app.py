@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from claimwatch.cli.analyze import analyze
-from claimwatch.cli.common import Context, fail, pass_ctx
+from claimwatch.cli.common import Context, Quiet, fail, pass_ctx
 from claimwatch.cli.crawl_cmd import crawl, demo
 from claimwatch.cli.digest_cmd import digest, digests
 from claimwatch.cli.listing_cmd import articles, families, sources
@@ -42,6 +42,8 @@ def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.root.handlers:
         handler.setLevel(ctx.obj.log_level)
+        if not verbose:
+            handler.addFilter(Quiet())
 
 
 @main.command()

@@ -3,6 +3,7 @@ exits and the exit codes (sysexits.h where one fits)."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -67,6 +68,23 @@ def database(config: Config) -> sessionmaker[Session]:
 
     upgrade(engine_for(config.db_url))
     return sessions_for(config.db_url)
+
+
+class Quiet(logging.Filter):
+    """The default verbosity: a command's own summary says what failed, one line per source, so
+    Scrapy's and Twisted's error records (each a traceback) are left out, and any other record
+    keeps its message but not its traceback. ``-v`` shows everything."""
+
+    FRAMEWORKS = ("scrapy", "twisted", "py.warnings")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in self.FRAMEWORKS and record.levelno < logging.CRITICAL:
+            return False
+        if record.exc_info or record.exc_text or record.stack_info:
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+            record.msg = f"{record.getMessage()} (-v for the traceback)"
+            record.args = None
+        return True
 
 
 pass_ctx = click.make_pass_decorator(Context)

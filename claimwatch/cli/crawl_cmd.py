@@ -20,7 +20,10 @@ def print_summary(summary: CrawlSummary) -> None:
             f"  unchanged {fig(name, 'store/unchanged') + fig(name, 'store/not_modified'):>4}"
             f"  skipped {fig(name, 'discovery/lastmod_unchanged') + fig(name, 'discovery/recently_checked'):>4}"
             f"  errors {fig(name, 'errors/total'):>3}"
+            + (f"  {summary.note(name)}" if state != "failed" else "")
         )
+    for name in summary.failed:  # one line each, with the reason
+        click.echo(f"{name}: {summary.statuses[name]}: {summary.note(name)}", err=True)
 
 
 def print_dedup(summary: CrawlSummary) -> None:

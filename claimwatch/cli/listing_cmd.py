@@ -15,7 +15,7 @@ from claimwatch.cli.common import EX_CONFIG, Context, fail, pass_ctx
 @click.command()
 @pass_ctx
 def sources(obj: Context) -> None:
-    """Each source's last crawl run and health."""
+    """Each source's last crawl run and health, with why it failed or what it found new."""
     from reports.listings import source_health
 
     with obj.session() as session:
@@ -27,7 +27,8 @@ def sources(obj: Context) -> None:
     )
     for row in rows:
         started = row.last_started.strftime("%Y-%m-%d %H:%M") if row.last_started else "-"
-        note = "" if row.name in configured else "  (not in config)"
+        note = f": {row.note}" if row.note else ""
+        note += "" if row.name in configured else "  (not in config)"
         click.echo(
             f"{row.name:<28} {row.kind:<8} {row.articles:>8}  {started:<20} "
             f"{row.last_pages:>5} {row.last_items:>5} {row.last_errors:>6}  {row.health}{note}"
