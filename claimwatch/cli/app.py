@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from claimwatch.cli.alerts_cmd import alerts
 from claimwatch.cli.analyze import analyze
 from claimwatch.cli.common import Context, Quiet, fail, pass_ctx
 from claimwatch.cli.crawl_cmd import crawl, demo
@@ -85,5 +86,5 @@ def db_upgrade(obj: Context) -> None:
 
 for command in (crawl, sources, articles, families, demo, analyze, rules, model):
     main.add_command(command)
-for command in (digest, digests, run, status):
+for command in (digest, digests, run, status, alerts):
     main.add_command(command)

@@ -6,6 +6,7 @@ import contextlib
 
 import click
 
+from claimwatch.cli.alerts_cmd import run_alert_check
 from claimwatch.cli.common import Context, fail, pass_ctx
 from crawler.runner import CrawlSummary
 
@@ -73,6 +74,8 @@ def crawl(obj: Context, sources: tuple[str, ...]) -> None:
     summary = run_crawl(config, list(sources) or None, log_level=obj.log_level)
     print_summary(summary)
     print_dedup(summary)
+    for title in run_alert_check(config):
+        click.echo(f"alert sent: {title}")
     if summary.failed:
         fail(f"source(s) failed: {', '.join(summary.failed)}")
 

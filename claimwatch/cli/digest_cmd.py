@@ -236,6 +236,11 @@ def digest(
         if o.detail:
             line += f"  ({o.detail})"
         click.echo(line, err=o.status in ("failed", "pending"))
+    if not to:
+        from claimwatch.cli.alerts_cmd import run_alert_check
+
+        for title in run_alert_check(config):
+            click.echo(f"alert sent: {title}")
     code = exit_code(outcomes)
     if code:
         sys.exit(code)
