@@ -80,3 +80,21 @@ def test_a_failing_source_gets_one_line_and_its_reason_everywhere(
     assert f"last run: 1 connection_refused; e.g. {down}" in text
     html = (folder / f"{week}.html").read_text(encoding="utf-8")
     assert f"last run: 1 connection_refused; e.g. {down}" in html
+
+
+@pytest.mark.slow
+def test_log_format_json_for_any_command(tmp_path: Path) -> None:
+    import json
+
+    down = f"http://127.0.0.1:{closed_port()}/robots.txt"
+    config = write_config(
+        tmp_path / "claimwatch.toml", [{"name": "down", "kind": "sitemap", "start_urls": [down]}]
+    )
+    result = run_cli("--config", str(config), "-v", "--log-format", "json", "crawl")
+    assert result.returncode == 1
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assert records and all({"time", "level", "logger", "message"} <= set(r) for r in records)
+    assert any("ConnectionRefusedError" in r.get("exception", "") for r in records)
+    others = [line for line in result.stderr.splitlines() if not line.startswith("{")]
+    # Outside the JSON records, only the summary's own lines (a traceback is inside its record).
+    assert all(line.startswith(("down: failed:", "claimwatch: ")) for line in others), others

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -12,21 +11,16 @@ from typing import Any
 
 import click
 
-from claimwatch.cli.common import EX_FAILURE, EX_TEMPFAIL, Context, database, fail, pass_ctx
+from claimwatch.cli.common import (
+    EX_FAILURE,
+    EX_TEMPFAIL,
+    Context,
+    JsonFormatter,
+    database,
+    fail,
+    pass_ctx,
+)
 from core.config import Config
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
 
 
 def setup_logging(fmt: str) -> None:
@@ -61,9 +55,8 @@ def serve_metrics(config: Config, host: str, port: int, jobs: Callable[[], int])
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="Log lines on stdout as text or JSON.",
+    default=None,
+    help="Log lines on stdout as text or JSON (default: the global --log-format, else text).",
 )
 @click.option(
     "--metrics-port",
@@ -78,7 +71,7 @@ def serve_metrics(config: Config, host: str, port: int, jobs: Callable[[], int])
 )
 @pass_ctx
 def run(
-    obj: Context, once: bool, log_format: str, metrics_port: int | None, metrics_host: str
+    obj: Context, once: bool, log_format: str | None, metrics_port: int | None, metrics_host: str
 ) -> None:
     """Run the monitoring daemon: crawls on each source's schedule, the weekly digest, housekeeping.
 
@@ -96,7 +89,7 @@ def run(
         sync_jobs,
     )
 
-    setup_logging(log_format)
+    setup_logging(log_format or obj.log_format)
     config = obj.config
     lock = DaemonLock(config.db_url)
     try:
