@@ -444,6 +444,31 @@ class Web(_Model):
         return key
 
 
+class Alerts(_Model):
+    """Alerts (used by reports/alerts.py), each condition announced once until it clears: a source
+    failing ``schedule.failing_after`` runs in a row (and its recovery), a digest that could not be
+    sent, and no successful crawl for ``no_crawl_hours``.
+
+    Keys: ``urls``, Apprise URLs (``json://host/path``, ``slack://...``, ``ntfy://...``,
+    ``msteams://...``, ``matrix://...``; they may hold tokens, so they can also come from
+    ``CLAIMWATCH_ALERTS__URLS``); ``mail_to``, addresses e-mailed through the ``[mail]`` server;
+    ``no_crawl_hours``.
+    """
+
+    urls: list[NonEmptyStr] = []
+    mail_to: list[str] = []
+    no_crawl_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+
+    @field_validator("mail_to")
+    @classmethod
+    def _mail_to(cls, values: list[str]) -> list[str]:
+        return [_check_address(v) for v in values]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.urls or self.mail_to)
+
+
 class Config(_Model):
     """Everything claimwatch is configured with. See ``claimwatch init`` for a commented starter."""
 
@@ -458,6 +483,7 @@ class Config(_Model):
     mail: Mail = Mail()
     digest: DigestSettings = DigestSettings()
     web: Web = Web()
+    alerts: Alerts = Alerts()
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:

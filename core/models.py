@@ -293,3 +293,17 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(128))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Alert(Base):
+    """An alert condition that is open (see reports/alerts.py): one row per condition while it
+    holds, so each is announced once; the row goes when the condition clears. ``notified_at`` is
+    empty until a notification got through (it is retried on the next check)."""
+
+    __tablename__ = "alerts"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)  # "source_failing:<name>"
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notified_at: Mapped[datetime | None]

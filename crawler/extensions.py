@@ -2,7 +2,8 @@
 
 On ``spider_opened`` it brings the schema up to date and opens one run per source; on
 ``spider_closed`` it writes each source's figures, error samples and status from the final stats.
-The statuses are left on ``crawler.stats`` as ``claimwatch/status/<source>`` for the caller.
+The statuses are left on ``crawler.stats`` as ``claimwatch/status/<source>`` for the caller, with
+what the run did in words as ``claimwatch/note/<source>`` (see :func:`pipeline.health.run_note`).
 
 Nothing is crawled without a recorded run: when the runs cannot be opened, the spider is closed
 before its first request (reason ``run_not_recorded``), every source's status is ``failed`` and
@@ -21,7 +22,8 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
 
 from core.db import engine_for, sessions_for, upgrade
-from pipeline.runs import SourceSpec, close_runs, open_runs
+from pipeline.health import run_note
+from pipeline.runs import SourceSpec, close_runs, open_runs, source_stats
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -71,18 +73,25 @@ class RunRecorder:
             )
         for name, status in statuses.items():
             self.crawler.stats.set_value(f"claimwatch/status/{name}", status)
+            own = {"source": source_stats(stats, name), "error_samples": spider.error_samples[name]}
+            self.crawler.stats.set_value(f"claimwatch/note/{name}", run_note(status, own))
 
 
 class Progress:
-    """Prints one self-overwriting progress line to stderr.
+    """A progress display on stderr (rich): one line per source with the pages done of those
+    discovered so far, the rate and the errors, refreshed every ``interval`` seconds.
 
     Settings read: ``CLAIMWATCH_PROGRESS`` (the CLI sets it on a terminal); off without it.
     """
 
-    def __init__(self, crawler: Crawler, interval: float = 1.0) -> None:
+    def __init__(self, crawler: Crawler, interval: float = 1.0, console: Any = None) -> None:
         self.crawler = crawler
         self.interval = interval
+        self.console = console
         self.task: Any = None
+        self.display: Any = None
+        self.rows: dict[str, Any] = {}
+        self.started = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Progress:
@@ -94,26 +103,56 @@ class Progress:
         return ext
 
     def spider_opened(self, spider: Any) -> None:
-        from twisted.internet import task
+        import time
 
-        self.task = task.LoopingCall(self.show)
-        self.task.start(self.interval, now=False)
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+        from rich.progress import Progress as Display
 
-    def show(self, end: str = "\r") -> None:
-        import sys
+        self.display = Display(
+            TextColumn("{task.description:<24}"),
+            BarColumn(bar_width=24),
+            MofNCompleteColumn(),
+            TextColumn("pages  {task.fields[rate]:>5.1f}/s  errors {task.fields[errors]}"),
+            console=self.console or Console(stderr=True),
+            auto_refresh=False,
+        )
+        self.display.start()
+        self.rows = {
+            s.name: self.display.add_task(s.name, total=None, rate=0.0, errors=0)
+            for s in spider.sources
+        }
+        self.started = time.monotonic()
+        if self.interval > 0:
+            from twisted.internet import task
 
+            self.task = task.LoopingCall(self.show)
+            self.task.start(self.interval, now=False)
+
+    def figures(self, name: str) -> tuple[int, int, int]:
+        """Pages done, pages discovered (to fetch) and errors of a source so far."""
         assert self.crawler.stats is not None
         get = self.crawler.stats.get_value
-        line = (
-            f"pages {get('fetch/pages', 0)}  stored {get('store/inserted', 0)} new,"
-            f" {get('store/updated', 0)} changed, {get('store/unchanged', 0)} unchanged"
-            f"  skipped {get('extract/empty', 0) + get('extract/too_short', 0)}"
-            f"  errors {get('errors/total', 0)}"
+        done = int(get(f"source/{name}/fetch/pages", 0))
+        queued = int(get(f"source/{name}/discovery/new", 0)) + int(
+            get(f"source/{name}/discovery/conditional", 0)
         )
-        sys.stderr.write(f"\x1b[2K{line}{end}")
-        sys.stderr.flush()
+        return done, max(done, queued), int(get(f"source/{name}/errors/total", 0))
+
+    def show(self) -> None:
+        import time
+
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        for name, row in self.rows.items():
+            done, total, errors = self.figures(name)
+            self.display.update(
+                row, completed=done, total=total or None, rate=done / elapsed, errors=errors
+            )
+        self.display.refresh()
 
     def spider_closed(self, spider: Any) -> None:
         if self.task is not None and self.task.running:
             self.task.stop()
-        self.show(end="\n")
+        if self.display is not None:
+            self.show()
+            self.display.stop()

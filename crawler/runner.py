@@ -29,6 +29,16 @@ class CrawlSummary:
     def source_figure(self, name: str, key: str) -> int:
         return int(self.stats.get(f"source/{name}/{key}", 0))
 
+    def note(self, name: str) -> str:
+        """Why the source failed, or how many articles were new of those listed."""
+        from pipeline.health import run_note
+        from pipeline.runs import source_stats
+
+        found = self.stats.get(f"claimwatch/note/{name}")
+        if found:
+            return str(found)
+        return run_note(self.statuses.get(name), {"source": source_stats(self.stats, name)})
+
 
 def run_crawl(
     config: Config,

@@ -68,7 +68,9 @@ def analyze(
         "blocks": document.blocks_as_dicts(),
     }
     if deduper is not None:
-        result.update(deduper.analyze(document, resolve=resolve).as_json())
+        # A page already stored is not its own near-duplicate: its stored copy is skipped.
+        found = deduper.analyze(document, resolve=resolve, exclude_url=document.canonical_url)
+        result.update(found.as_json())
     if rules is not None:
         result.update(score_document(document, rules, model).as_json())
     return result

@@ -15,7 +15,7 @@ import os
 import tempfile
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from core.models import Article
 from reports import render
 from reports.exports import csv_chunks, json_chunks
-from reports.model import Digest
+from reports.model import Digest, Link
 from reports.period import parse_period
 from reports.text import clean
 
@@ -163,6 +163,32 @@ def update_index(out_dir: Path, digest: Digest | None = None) -> Path:
         )
     rows.sort(key=lambda r: (r["start"], r["key"]), reverse=True)
     return write_file(out_dir / "index.html", render.index_html(rows, datetime.now(UTC)))
+
+
+def link_pages_to_evidence(digest: Digest) -> Digest:
+    """The digest with its links to stored pages going to their stored evidence instead: for pages
+    that will be gone when the digest is read (the demo's sites are served only while it runs).
+    A link to a page without an evidence page in this digest keeps its text and loses its link."""
+    evidence = {a.page.href: a.evidence_path for a in digest.shown if a.page.href}
+
+    def offline(link: Link | None) -> Link | None:
+        if link is None or link.href is None:
+            return link
+        return Link(link.text, evidence.get(link.href))
+
+    shown = {a.article_id for a in digest.shown}
+    articles = tuple(
+        replace(
+            a,
+            page=Link(a.page.text, a.evidence_path),
+            near=offline(a.near),
+            repost_of=offline(a.repost_of),
+        )
+        if a.article_id in shown
+        else a
+        for a in digest.articles
+    )
+    return replace(digest, articles=articles)
 
 
 def write_archive(session: Session, digest: Digest, out_dir: Path) -> Written:

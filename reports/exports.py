@@ -45,7 +45,7 @@ CSV_FIELDS = (
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: Any) -> Any:
+def spreadsheet_safe(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
@@ -79,7 +79,7 @@ def _csv_row(a: FlaggedArticle) -> dict[str, Any]:
         "rules_sha256": a.rules_sha256 or "",
         "model_sha256": a.model_sha256 or "",
     }
-    return {key: _cell(value) for key, value in row.items()}
+    return {key: spreadsheet_safe(value) for key, value in row.items()}
 
 
 def csv_chunks(digest: Digest, rows_per_chunk: int = 1000) -> Iterator[str]:

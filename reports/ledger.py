@@ -73,6 +73,34 @@ def due_periods(session: Session, mail: Mail, now: datetime, timezone: str) -> l
     return sorted(jobs.values(), key=lambda j: (j.period.start, order[j.mail_list.name]))
 
 
+def first_article_week(session: Session, timezone: str) -> Period | None:
+    """The ISO week the first article was stored in (``None``: nothing stored yet)."""
+    first = session.scalar(select(func.min(Article.first_seen_at)))
+    return week_of(first, timezone) if first is not None else None
+
+
+def nothing_due_reason(session: Session, now: datetime, timezone: str) -> str:
+    """Why no digest is due, in words that agree with the ledger (``claimwatch digests``)."""
+    current = week_of(now, timezone)
+    first = first_article_week(session, timezone)
+    if first is None:
+        return "no articles stored yet; crawl first (`claimwatch crawl`)"
+    if first.start >= current.start:
+        return (
+            f"no complete week since the first article was stored ({first.key} is still running);"
+            f" {first.key} is due once it ends, or send it now with --week {first.key}"
+        )
+    if session.scalar(select(func.count()).select_from(DigestSend)) == 0:
+        return (
+            f"no complete week to send within the catch-up window"
+            f" (the last complete week is {current.previous().key})"
+        )
+    return (
+        f"every complete week up to {current.previous().key} has been sent or has failed"
+        " (see `claimwatch digests`)"
+    )
+
+
 def ensure_row(
     factory: sessionmaker[Session],
     job: Job,

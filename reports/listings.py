@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.models import Article, CrawlRun, Source
-from pipeline.health import failed_streak, health_label
+from pipeline.health import failed_streak, health_label, run_note
+from reports.exports import spreadsheet_safe
 
 ARTICLE_FIELDS = (
     "canonical_url",
@@ -27,7 +28,19 @@ ARTICLE_FIELDS = (
     "changed_at",
     "http_status",
     "text_sha256",
+    # scores and dedup, named as in the digest's CSV
+    "risk_score",
+    "band",
+    "escalations",
+    "claim_count",
+    "family",
+    "family_score",
+    "duplicate_of",
+    "near_duplicate_of",
+    "near_similarity",
+    "article_id",
 )
+_COLUMNS = {"band": "risk_band", "near_duplicate_of": "near_of", "article_id": "id"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +56,7 @@ class SourceHealth:
     failing_runs: int  # the failed streak (see pipeline.health)
     health: str
     last_failure: str | None = None  # why the last run failed, when fetching itself worked
+    note: str = ""  # the last run: why it failed, or "0 new of 12 listed"
 
 
 def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
@@ -77,9 +91,19 @@ def source_health(session: Session, failing_after: int) -> list[SourceHealth]:
                 failing_runs=failing,
                 health=health,
                 last_failure=(last.stats or {}).get("failure") if last else None,
+                note=run_note(last_status, last.stats) if last else "",
             )
         )
     return out
+
+
+def csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An :func:`iter_articles` row for a spreadsheet: lists space-separated (as in the digest's
+    CSV), and cells a spreadsheet would run as a formula defused."""
+    return {
+        key: spreadsheet_safe(" ".join(value) if isinstance(value, list) else value)
+        for key, value in row.items()
+    }
 
 
 def iter_articles(
@@ -103,7 +127,7 @@ def iter_articles(
     for article, source_name in session.execute(query.execution_options(yield_per=500)):
         row: dict[str, Any] = {}
         for name in ARTICLE_FIELDS:
-            value = source_name if name == "source" else getattr(article, name)
+            value = source_name if name == "source" else getattr(article, _COLUMNS.get(name, name))
             row[name] = value.isoformat() if isinstance(value, datetime) else value
         yield row
 

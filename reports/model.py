@@ -179,6 +179,7 @@ class SourceRow:
     last_run: datetime | None
     failing_runs: int  # the failed streak up to the period's end (see pipeline.health)
     failing_after: int  # schedule.failing_after: the streak at which a source is failing
+    last_note: str = ""  # the last run: why it failed, or "0 new of 12 listed" (pipeline.health)
 
     @property
     def health(self) -> str:

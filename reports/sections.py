@@ -12,7 +12,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.models import Article, Claim, CrawlRun, Source
-from pipeline.health import failed_streak
+from pipeline.health import failed_streak, run_note
 from reports.model import (
     BAND_ORDER,
     CATEGORY_LABELS,
@@ -167,7 +167,7 @@ def source_rows(session: Session, period: Period, failing_after: int) -> tuple[S
     rows = []
     for source in session.scalars(select(Source).order_by(Source.name)):
         last = session.execute(
-            select(CrawlRun.status, CrawlRun.started_at)
+            select(CrawlRun.status, CrawlRun.started_at, CrawlRun.stats)
             .where(CrawlRun.source_id == source.id, CrawlRun.started_at < period.end)
             .order_by(CrawlRun.started_at.desc(), CrawlRun.id.desc())
             .limit(1)
@@ -186,6 +186,7 @@ def source_rows(session: Session, period: Period, failing_after: int) -> tuple[S
                 last_run=last[1] if last else None,
                 failing_runs=failing,
                 failing_after=failing_after,
+                last_note=run_note(last[0], last[2]) if last else "",
             )
         )
     rows.sort(key=lambda r: (not r.failing, r.name))

@@ -94,7 +94,7 @@ def test_db_upgrade(tmp_path: Path) -> None:
 def test_demo_stores_articles_from_every_site(tmp_path: Path) -> None:
     result = run_cli("demo", cwd=tmp_path, env={"CLAIMWATCH_DATA_DIR": str(tmp_path / "data")})
     assert result.returncode == 0, result.stderr
-    db = tmp_path / "data" / "claimwatch.db"
+    db = tmp_path / "data" / "demo" / "claimwatch.db"  # a fresh demo folder on every run
     assert str(db) in result.stdout
     engine = make_engine(f"sqlite:///{db}")
     with session_factory(engine)() as session:

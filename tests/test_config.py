@@ -64,11 +64,26 @@ def test_cwd_claimwatch_toml_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert load_config(None, env={}).crawl.download_delay == 4.0
 
 
+def uncomment_examples(text: str) -> str:
+    """The starter with its example sources uncommented, as a user would."""
+    start, end = text.index("# [[sources]]"), text.index("[seeds]")
+    block = "\n".join(line.removeprefix("# ") for line in text[start:end].splitlines())
+    return text[:start] + block + "\n" + text[end:]
+
+
 def test_starter_config_validates(tmp_path: Path) -> None:
     path = write(tmp_path / "claimwatch.toml", STARTER)
     config = load_config(path, env={})
+    assert config.sources == []  # the examples are comments: nothing listed as "never crawled"
+    assert config.data_dir == tmp_path.resolve() / "data"
+
+
+def test_starter_examples_validate_once_uncommented(tmp_path: Path) -> None:
+    path = write(tmp_path / "claimwatch.toml", uncomment_examples(STARTER))
+    config = load_config(path, env={})
     assert [s.name for s in config.sources] == ["example-sitemap", "example-feed"]
-    assert all(not s.enabled for s in config.sources)
+    assert not config.source("example-sitemap").enabled
+    assert config.source("example-feed").enabled
     assert config.source("example-feed").politeness.download_delay == 5.0
     assert config.source("example-sitemap").deny == ["/tag/", r"\?replytocom="]
     assert config.data_dir == tmp_path.resolve() / "data"

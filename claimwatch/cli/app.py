@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
+from claimwatch.cli.alerts_cmd import alerts
 from claimwatch.cli.analyze import analyze
-from claimwatch.cli.common import Context, fail, pass_ctx
+from claimwatch.cli.common import Context, JsonFormatter, Quiet, fail, pass_ctx
 from claimwatch.cli.crawl_cmd import crawl, demo
 from claimwatch.cli.digest_cmd import digest, digests
 from claimwatch.cli.listing_cmd import articles, families, sources
@@ -30,19 +31,30 @@ from core.config import ConfigError, load_config
     help="Config file (default: $CLAIMWATCH_CONFIG, else ./claimwatch.toml, else built-in defaults).",
 )
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Log records on stderr as text or as JSON lines (the daemon's on stdout).",
+)
 @click.version_option(package_name="claimwatch")
 @click.pass_context
-def main(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+def main(ctx: click.Context, config_path: Path | None, verbose: int, log_format: str) -> None:
     """claimwatch: watch the web for content-farm supplement articles and risky health claims.
 
     Configure sources in claimwatch.toml (`claimwatch init`), crawl them (`claimwatch crawl`), and
     inspect what was stored (`claimwatch sources`, `claimwatch articles`). `claimwatch demo` runs the
     whole pipeline on a bundled demo corpus served on 127.0.0.1.
     """
-    ctx.obj = Context(config_path, verbose)
+    ctx.obj = Context(config_path, verbose, log_format)
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.root.handlers:
         handler.setLevel(ctx.obj.log_level)
+        if log_format == "json":
+            handler.setFormatter(JsonFormatter())
+        if not verbose:
+            handler.addFilter(Quiet())
 
 
 @main.command()
@@ -84,7 +96,7 @@ def db_upgrade(obj: Context) -> None:
 
 for command in (crawl, sources, articles, families, demo, analyze, rules, model):
     main.add_command(command)
-for command in (digest, digests, run, status):
+for command in (digest, digests, run, status, alerts):
     main.add_command(command)
 for command in (serve, users, review):
     main.add_command(command)

@@ -3,7 +3,10 @@ exits and the exit codes (sysexits.h where one fits)."""
 
 from __future__ import annotations
 
+import json
+import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -30,9 +33,10 @@ class Context:
     """The click context object: the options of the ``claimwatch`` group, and the config they
     name, read once and only by the commands that need it."""
 
-    def __init__(self, config_path: Path | None, verbose: int) -> None:
+    def __init__(self, config_path: Path | None, verbose: int, log_format: str = "text") -> None:
         self.config_path = config_path
         self.verbose = verbose
+        self.log_format = log_format
         self._config: Config | None = None
 
     @property
@@ -67,6 +71,38 @@ def database(config: Config) -> sessionmaker[Session]:
 
     upgrade(engine_for(config.db_url))
     return sessions_for(config.db_url)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time, level, logger, message (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+class Quiet(logging.Filter):
+    """The default verbosity: a command's own summary says what failed, one line per source, so
+    Scrapy's and Twisted's error records (each a traceback) are left out, and any other record
+    keeps its message but not its traceback. ``-v`` shows everything."""
+
+    FRAMEWORKS = ("scrapy", "twisted", "py.warnings")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in self.FRAMEWORKS and record.levelno < logging.CRITICAL:
+            return False
+        if record.exc_info or record.exc_text or record.stack_info:
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+            record.msg = f"{record.getMessage()} (-v for the traceback)"
+            record.args = None
+        return True
 
 
 pass_ctx = click.make_pass_decorator(Context)

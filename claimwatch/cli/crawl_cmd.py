@@ -6,6 +6,7 @@ import contextlib
 
 import click
 
+from claimwatch.cli.alerts_cmd import run_alert_check
 from claimwatch.cli.common import Context, fail, pass_ctx
 from crawler.runner import CrawlSummary
 
@@ -20,10 +21,13 @@ def print_summary(summary: CrawlSummary) -> None:
             f"  unchanged {fig(name, 'store/unchanged') + fig(name, 'store/not_modified'):>4}"
             f"  skipped {fig(name, 'discovery/lastmod_unchanged') + fig(name, 'discovery/recently_checked'):>4}"
             f"  errors {fig(name, 'errors/total') + fig(name, 'store/error'):>3}"
+            + (f"  {summary.note(name)}" if state != "failed" else "")
         )
         failure = summary.stats.get(f"source/{name}/store/failure")
         if failure:
             click.echo(f"    {fig(name, 'store/error')} item(s) not stored: {failure}")
+    for name in summary.failed:  # one line each, with the reason
+        click.echo(f"{name}: {summary.statuses[name]}: {summary.note(name)}", err=True)
 
 
 def print_dedup(summary: CrawlSummary) -> None:
@@ -78,6 +82,8 @@ def crawl(obj: Context, sources: tuple[str, ...]) -> None:
         )
     print_summary(summary)
     print_dedup(summary)
+    for title in run_alert_check(config):
+        click.echo(f"alert sent: {title}")
     if summary.failed:
         fail(f"source(s) failed: {', '.join(summary.failed)}")
 
@@ -90,28 +96,40 @@ def crawl(obj: Context, sources: tuple[str, ...]) -> None:
 def demo(obj: Context, serve: bool) -> None:
     """Serve the bundled demo sites on 127.0.0.1 and run the pipeline over them.
 
-    Uses the configured data directory and database (default: ./data/claimwatch.db).
+    Every run starts from a fresh folder, <data_dir>/demo/ (default ./data/demo/), with its own
+    SQLite database, digest and config file, so a second run gives the same result. The configured
+    database is not touched.
     """
     import threading
 
     from claimwatch.cli.digest_cmd import write_week_digest
-    from crawler.demo.config import demo_config
+    from crawler.demo.config import (
+        DemoFolderError,
+        demo_config,
+        demo_config_file,
+        demo_folder,
+        fresh_folder,
+    )
     from crawler.demo.server import demo_site_roots, serving
     from crawler.runner import run_crawl
 
+    try:
+        folder = fresh_folder(demo_folder(obj.config))
+    except DemoFolderError as exc:
+        fail(str(exc))
     with serving(demo_site_roots()) as servers:
         urls = {name: server.url for name, server in servers.items()}
         for name, url in urls.items():
             click.echo(f"serving {name} at {url}")
-        config = demo_config(obj.config, urls)
+        config = demo_config(obj.config, urls, folder)
         summary = run_crawl(config, log_level=obj.log_level)
         print_summary(summary)
         print_dedup(summary)
+        config_file = demo_config_file(folder, config)
         click.echo(f"\nresults: {config.db_url}")
-        click.echo(f"digest: {write_week_digest(config)}")
-        click.echo(
-            "  claimwatch sources  |  claimwatch families  |  claimwatch articles --format csv"
-        )
+        click.echo(f"digest: {write_week_digest(config)} (page links go to the stored evidence)")
+        click.echo(f"to look further: claimwatch --config {config_file} sources")
+        click.echo("  (or families, articles --format csv, digest --week ...)")
         if serve:
             click.echo("serving the demo sites; Ctrl-C to stop")
             with contextlib.suppress(KeyboardInterrupt):

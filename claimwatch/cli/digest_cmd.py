@@ -87,9 +87,14 @@ def _rule_messages(config: Config) -> dict[str, str]:
 
 
 def _builder(
-    config: Config, factory: sessionmaker[Session], out_dir: Path, printed: list[Path]
+    config: Config,
+    factory: sessionmaker[Session],
+    out_dir: Path,
+    printed: list[Path],
+    *,
+    evidence_links: bool = False,
 ) -> Callable[[Period], Digest]:
-    from reports.archive import write_archive
+    from reports.archive import link_pages_to_evidence, write_archive
     from reports.digest import build_digest
 
     messages = _rule_messages(config)
@@ -103,6 +108,8 @@ def _builder(
                 rule_messages=messages,
                 failing_after=config.schedule.failing_after,
             )
+            if evidence_links:
+                digest = link_pages_to_evidence(digest)
             try:
                 written = write_archive(session, digest, out_dir)
             except OSError as exc:  # a full disk, a read-only folder: say so, no traceback
@@ -180,9 +187,11 @@ def digest(
     if (to or force) and not send:
         fail("--to and --force go with --send", EX_USAGE)
     if not send:
-        build(period or last_complete_week(now, zone))
+        built = build(period or last_complete_week(now, zone))
         for path in printed:
             click.echo(str(path))
+        if period is None:
+            _explain_empty(factory, built, now, zone)
         return
     if to:
         lists = [_adhoc(to)]
@@ -218,7 +227,10 @@ def digest(
     for path in dict.fromkeys(printed):
         click.echo(f"wrote {path}")
     if not outcomes:
-        click.echo("nothing due: every complete week has been sent")
+        from reports.ledger import nothing_due_reason
+
+        with factory() as session:
+            click.echo(f"nothing due: {nothing_due_reason(session, now, zone)}")
     for o in outcomes:
         line = f"{o.period}  {o.list_name:<16} {o.status:<8}"
         if o.attempts:
@@ -228,9 +240,35 @@ def digest(
         if o.detail:
             line += f"  ({o.detail})"
         click.echo(line, err=o.status in ("failed", "pending"))
+    if not to:
+        from claimwatch.cli.alerts_cmd import run_alert_check
+
+        for title in run_alert_check(config):
+            click.echo(f"alert sent: {title}")
     code = exit_code(outcomes)
     if code:
         sys.exit(code)
+
+
+def _explain_empty(factory: sessionmaker[Session], built: Digest, now: datetime, zone: str) -> None:
+    """Say why the default period's digest is empty, and how to pick the current week."""
+    from reports.ledger import first_article_week
+    from reports.period import week_of
+
+    fig = built.figures
+    if fig.new_articles or fig.changed_articles:
+        return
+    with factory() as session:
+        first = first_article_week(session, zone)
+    key, current = built.period.key, week_of(now, zone).key
+    if first is None:
+        click.echo(f"{key} is empty: no articles stored yet; crawl first (`claimwatch crawl`)")
+        return
+    click.echo(
+        f"{key} is empty: no new or changed articles in the last complete week"
+        f" (the first article was stored in {first.key});"
+        f" for the current week: claimwatch digest --week {current}"
+    )
 
 
 def _adhoc(addresses: tuple[str, ...]) -> MailList:
@@ -271,15 +309,25 @@ def digests(obj: Context) -> None:
             f"{r.period:<22} {r.list_name:<16} {r.status:<8} {r.attempts:>5}  {sent:<16}  {note}"
         )
     if not rows and not due:
-        click.echo("no digests sent yet")
+        from reports.ledger import nothing_due_reason
+
+        if not config.mail.enabled:
+            reason = "mail is not enabled ([mail] enabled = true)"
+        else:
+            with obj.session() as session:
+                reason = nothing_due_reason(session, now, config.digest.timezone)
+        click.echo(f"no digests sent yet: {reason}")
 
 
 def write_week_digest(config: Config, when: datetime | None = None) -> Path:
     """Write the digest of the ISO week containing ``when`` (default: now) and return the page's
-    path. For ``claimwatch demo``, whose articles are all from the current week."""
+    path. For ``claimwatch demo``, whose articles are all from the current week and whose sites are
+    gone after the run: its page links go to the stored evidence."""
     from reports.period import week_of
 
     printed: list[Path] = []
-    build = _builder(config, database(config), config.data_dir / "digests", printed)
+    build = _builder(
+        config, database(config), config.data_dir / "digests", printed, evidence_links=True
+    )
     build(week_of(when or datetime.now(UTC), config.digest.timezone))
     return printed[0]

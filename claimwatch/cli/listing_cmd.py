@@ -15,7 +15,7 @@ from claimwatch.cli.common import EX_CONFIG, Context, fail, pass_ctx
 @click.command()
 @pass_ctx
 def sources(obj: Context) -> None:
-    """Each source's last crawl run and health."""
+    """Each source's last crawl run and health, with why it failed or what it found new."""
     from reports.listings import source_health
 
     with obj.session() as session:
@@ -27,7 +27,8 @@ def sources(obj: Context) -> None:
     )
     for row in rows:
         started = row.last_started.strftime("%Y-%m-%d %H:%M") if row.last_started else "-"
-        note = "" if row.name in configured else "  (not in config)"
+        note = f": {row.note}" if row.note else ""
+        note += "" if row.name in configured else "  (not in config)"
         click.echo(
             f"{row.name:<28} {row.kind:<8} {row.articles:>8}  {started:<20} "
             f"{row.last_pages:>5} {row.last_items:>5} {row.last_errors:>6}  {row.health}{note}"
@@ -66,7 +67,7 @@ def articles(
     output: Any,
 ) -> None:
     """List stored articles, or export them as CSV or JSON Lines."""
-    from reports.listings import ARTICLE_FIELDS, iter_articles
+    from reports.listings import ARTICLE_FIELDS, csv_row, iter_articles
 
     since_utc = since.replace(tzinfo=UTC) if since and since.tzinfo is None else since
     with obj.session() as session:
@@ -74,7 +75,7 @@ def articles(
         if fmt == "csv":
             writer = csv.DictWriter(output, fieldnames=ARTICLE_FIELDS)
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows(csv_row(row) for row in rows)
         elif fmt == "jsonl":
             for row in rows:
                 output.write(json.dumps(row, ensure_ascii=False) + "\n")

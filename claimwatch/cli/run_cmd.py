@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from claimwatch.cli.common import EX_FAILURE, EX_TEMPFAIL, Context, pass_ctx
-
-
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+from claimwatch.cli.common import (
+    EX_FAILURE,
+    EX_TEMPFAIL,
+    Context,
+    JsonFormatter,
+    database,
+    fail,
+    pass_ctx,
+)
+from core.config import Config
 
 
 def shown_url(db_url: str) -> str:
@@ -49,17 +45,41 @@ def setup_logging(fmt: str) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
+def serve_metrics(config: Config, host: str, port: int, jobs: Callable[[], int]) -> None:
+    """Serve the Prometheus metrics (reports/metrics.py) from a daemon thread."""
+    from prometheus_client import start_http_server
+
+    from reports.metrics import registry_for
+
+    try:
+        start_http_server(port, addr=host, registry=registry_for(database(config), jobs))
+    except OSError as exc:
+        fail(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}")
+
+
 @click.command()
 @click.option("--once", is_flag=True, help="Run every job that is due now, then exit (for cron).")
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
-    default="text",
+    default=None,
+    help="Log lines on stdout as text or JSON (default: the global --log-format, else text).",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus metrics on this port (http://HOST:PORT/metrics).",
+)
+@click.option(
+    "--metrics-host",
+    default="127.0.0.1",
     show_default=True,
-    help="Log lines on stdout as text or JSON.",
+    help="Address the metrics are served on.",
 )
 @pass_ctx
-def run(obj: Context, once: bool, log_format: str) -> None:
+def run(
+    obj: Context, once: bool, log_format: str | None, metrics_port: int | None, metrics_host: str
+) -> None:
     """Run the monitoring daemon: crawls on each source's schedule, the weekly digest, housekeeping.
 
     One daemon per database: a second one exits with an error naming the first. SIGTERM or
@@ -77,7 +97,7 @@ def run(obj: Context, once: bool, log_format: str) -> None:
         sync_jobs,
     )
 
-    setup_logging(log_format)
+    setup_logging(log_format or obj.log_format)
     config = obj.config
     lock = DaemonLock(config.db_url)
     try:
@@ -98,6 +118,9 @@ def run(obj: Context, once: bool, log_format: str) -> None:
             scheduler.shutdown(wait=True)
             log.info("ran %d due job(s): %s", len(ran), ", ".join(ran) or "none")
             return
+        if metrics_port is not None:
+            serve_metrics(config, metrics_host, metrics_port, lambda: len(scheduler.get_jobs()))
+            log.info("metrics on http://%s:%d/metrics", metrics_host, metrics_port)
         stopped = install_signal_handlers(scheduler)
         scheduler.add_listener(log_job_event, JOB_EVENTS)
         log.info("daemon started (pid %d) on %s", os.getpid(), shown_url(config.db_url))

@@ -1,7 +1,7 @@
 """the review workspace: users, article reviews, claim decisions, the audit log
 
 Revision ID: 0009
-Revises: 0006 (to be chained after 0007 and 0008 when they land)
+Revises: 0008
 Create Date: 2026-12-01 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
