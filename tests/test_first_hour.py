@@ -30,10 +30,12 @@ pytestmark = pytest.mark.slow
 
 
 def _figures(stdout: str) -> list[str]:
-    """The demo's summary without what changes from run to run (ports, run id, paths)."""
+    """The demo's summary without what changes from run to run (ports, run id, the demo login's
+    fresh password)."""
     lines = [line for line in stdout.splitlines() if not line.startswith("serving ")]
     text = "\n".join(lines)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT", text)
+    text = re.sub(r"log in as demo / \S+", "log in as demo / PASSWORD", text)
     return re.sub(r"crawl [0-9a-f-]{36}", "crawl RUN", text).splitlines()
 
 
@@ -65,6 +67,23 @@ def test_demo_runs_again_with_the_same_result_and_links_to_the_evidence(tmp_path
     assert re.search(r"herbal-wellness-hub\s+sitemap\s+7 ", shown.stdout)
     assert "(not in config)" not in shown.stdout
     assert not (tmp_path / "data" / "claimwatch.db").exists()
+
+    # It ends with how to open the review workspace on the demo data, and that login works.
+    login = re.search(
+        r"serve --dev, then open http://127\.0\.0\.1:8080/ and log in as demo / (\S+)",
+        second.stdout,
+    )
+    assert login, second.stdout
+    from core.db import engine_for, sessions_for
+    from review.auth import verify_password
+    from review.users import by_name
+
+    url = f"sqlite:///{folder / 'claimwatch.db'}"
+    engine_for(url)
+    with sessions_for(url)() as session:
+        user = by_name(session, "demo")
+        assert user is not None and user.role == "admin"
+        assert verify_password(user.password_hash, login.group(1))
 
 
 def test_demo_does_not_empty_a_folder_it_did_not_make(tmp_path: Path) -> None:

@@ -7,8 +7,22 @@ import contextlib
 import click
 
 from claimwatch.cli.alerts_cmd import run_alert_check
-from claimwatch.cli.common import Context, fail, pass_ctx
+from claimwatch.cli.common import Context, database, fail, pass_ctx
+from core.config import Config
 from crawler.runner import CrawlSummary
+
+
+def demo_reviewer(config: Config) -> str:
+    """A ``demo`` admin account in the demo's own database, with a new random password each run
+    (the demo folder is made afresh; the configured database never gets this account)."""
+    import secrets
+
+    from review.users import add_user
+
+    password = secrets.token_urlsafe(12)
+    with database(config)() as session, session.begin():
+        add_user(session, "demo", "admin", password)
+    return password
 
 
 def print_summary(summary: CrawlSummary) -> None:
@@ -130,6 +144,11 @@ def demo(obj: Context, serve: bool) -> None:
         click.echo(f"digest: {write_week_digest(config)} (page links go to the stored evidence)")
         click.echo(f"to look further: claimwatch --config {config_file} sources")
         click.echo("  (or families, articles --format csv, digest --week ...)")
+        password = demo_reviewer(config)
+        click.echo(
+            f"review workspace: claimwatch --config {config_file} serve --dev, then open "
+            f"http://{config.web.host}:{config.web.port}/ and log in as demo / {password}"
+        )
         if serve:
             click.echo("serving the demo sites; Ctrl-C to stop")
             with contextlib.suppress(KeyboardInterrupt):
