@@ -280,18 +280,15 @@ def unit_features(
     unit = result.unit
     sentence = unit.sentence
     out: Features = {f"kind:{unit.kind}": 1.0}
-    if unit.implied:
-        out["implied"] = 1.0
-    if setting.snippet:
-        out["snippet"] = 1.0
-    if setting.warning_section:
-        out["heading:warns"] = 1.0
-    if setting.heading_condition:
-        out["heading:condition"] = 1.0
-    if setting.heading_substance:
-        out["heading:substance"] = 1.0
-    if setting.article_subject:
-        out["article:subject"] = 1.0
+    flags = (
+        (unit.implied, "implied"),
+        (setting.snippet, "snippet"),
+        (setting.warning_section, "heading:warns"),
+        (setting.heading_condition, "heading:condition"),
+        (setting.heading_substance, "heading:substance"),
+        (setting.article_subject, "article:subject"),
+    )
+    out.update((name, 1.0) for present, name in flags if present)
     if heading is not None and heading.toks[-1:] == ["?"]:
         out["heading:question"] = 1.0
     rule_features(result, rules, out)
