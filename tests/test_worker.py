@@ -25,12 +25,23 @@ from tests.conftest import (
     Served,
     postgres_url,
     run_cli,
+    serve,
     toml_value,
     write_config,
 )
+from tests.sites import write_site
 from worker.broker import QUEUE, build_broker, enqueue_crawl, queue_depth
 from worker.lock import SourceLock
 from worker.tasks import crawl_task
+
+
+@pytest.fixture
+def fresh_postgres() -> str:
+    """This run's PostgreSQL database with no tables (earlier tests' rows gone)."""
+    from tests.conftest import _postgres_engine
+
+    _postgres_engine().dispose()
+    return postgres_url()
 
 
 def cluster_config(
@@ -140,9 +151,9 @@ def test_daemon_crawl_job_enqueues_with_cluster(
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_worker_crawls_an_enqueued_source_into_postgres(
-    site: Served, tmp_path: Path, redis_namespace: str
+    site: Served, tmp_path: Path, redis_namespace: str, fresh_postgres: str
 ) -> None:
-    db_url = postgres_url()
+    db_url = fresh_postgres
     path = cluster_config(tmp_path, site.url, redis_namespace, db_url=db_url)
     assert run_cli("--config", str(path), "db", "upgrade").returncode == 0
     config = load_config(path, env={})
@@ -177,6 +188,75 @@ def test_worker_crawls_an_enqueued_source_into_postgres(
     assert worker.returncode == 0, out
     assert "worker started on redis://127.0.0.1:6379/0" in out
     assert "crawl weekly finished with exit code 0" in out
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_worker_killed_mid_crawl_has_its_crawl_rerun_by_another(
+    tmp_path: Path, redis_namespace: str, fresh_postgres: str
+) -> None:
+    db_url = fresh_postgres
+    served = serve(write_site(tmp_path / "site"), delay=1.0)  # each page takes a second
+    try:
+        path = cluster_config(
+            tmp_path,
+            served.url,
+            redis_namespace,
+            db_url=db_url,
+            lock_ttl_s=2,
+            heartbeat_timeout_s=5,
+        )
+        assert run_cli("--config", str(path), "db", "upgrade").returncode == 0
+        config = load_config(path, env={})
+        enqueue_crawl(config, "weekly")
+        command = [sys.executable, "-m", "claimwatch", "--config", str(path), "worker"]
+        first = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 60
+        statuses: list[str] = []
+        while time.monotonic() < deadline and not statuses:
+            time.sleep(0.2)
+            with sessions_for(db_url)() as session:
+                statuses = list(session.scalars(select(CrawlRun.status)))
+        assert statuses == ["running"]
+        time.sleep(1.0)
+        first.kill()  # kill -9: no acknowledgement, no lock release
+        first.wait()
+        killed_at = time.monotonic()
+        second = subprocess.Popen(
+            command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and "ok" not in statuses:
+                time.sleep(1)
+                with sessions_for(db_url)() as session:
+                    statuses = list(session.scalars(select(CrawlRun.status)))
+            assert "ok" in statuses, statuses
+            # Redelivered once the dead worker's heartbeat is 5 s old, not after an hour.
+            assert time.monotonic() - killed_at < 45
+            assert len(statuses) == 2  # the killed run and the rerun, nothing more
+            with sessions_for(db_url)() as session:
+                urls = [
+                    u.rsplit("/", 1)[-1] for u in session.scalars(select(Article.canonical_url))
+                ]
+            assert sorted(urls) == [
+                "alpha.html",
+                "beta.html",
+                "gamma.html",
+            ]  # none twice, none lost
+            deadline = time.monotonic() + 30  # acknowledged once the crawl process has exited
+            while queue_depth(config) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert queue_depth(config) == 0
+        finally:
+            second.send_signal(signal.SIGTERM)
+            out, _ = second.communicate(timeout=60)
+        assert "crawl weekly finished with exit code 0" in out, out
+    finally:
+        served.process.kill()
+        served.process.wait()
 
 
 def free_port() -> int:

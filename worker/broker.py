@@ -18,10 +18,11 @@ from core.config import Config
 QUEUE = "crawl"
 ACTOR = "crawl"
 #: Out of a million broker commands, how many also run the queue maintenance that puts a dead
-#: worker's unacknowledged messages back on the queue (Dramatiq's default is 1,000). A worker
-#: sends a few commands a second while idle, so at 50,000 a dead worker's crawl is requeued within
-#: seconds of its heartbeat timing out, rather than many minutes later.
-MAINTENANCE_CHANCE = 50_000
+#: worker's unacknowledged messages back on the queue (Dramatiq's default is 1,000). Every one
+#: here: only a command on the crawl queue restores that queue's messages, and an idle worker sends
+#: one at most every 5 s, so at Dramatiq's default a dead worker's crawl would wait tens of minutes
+#: past its heartbeat timeout. The maintenance is two sorted-set range queries when nobody died.
+MAINTENANCE_CHANCE = 1_000_000
 CONNECT_TIMEOUT_S = 5.0
 
 
