@@ -469,6 +469,43 @@ class Alerts(_Model):
         return bool(self.urls or self.mail_to)
 
 
+class Cluster(_Model):
+    """Crawl workers on several machines (used by worker/; off unless ``broker_url`` is set).
+
+    ``broker_url`` is the Redis the daemon enqueues crawls on and ``claimwatch worker`` takes
+    them from (``redis://host:6379/0``; it may hold a password, so it can also come from
+    ``CLAIMWATCH_CLUSTER__BROKER_URL``). ``namespace`` prefixes every Redis key (the queue, the
+    source locks). A worker crawling a source holds that source's lock, renewed every third of
+    ``lock_ttl_s``: the lock of a worker that died frees itself within ``lock_ttl_s``. A worker
+    whose heartbeat stopped for ``heartbeat_timeout_s`` counts as dead, and its crawl goes back on
+    the queue; the lock must expire first, so ``lock_ttl_s`` is below ``heartbeat_timeout_s``.
+    """
+
+    broker_url: str | None = None
+    namespace: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")] = "claimwatch"
+    lock_ttl_s: float = Field(default=30.0, ge=1, le=3600)
+    heartbeat_timeout_s: float = Field(default=60.0, ge=2, le=86400)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+            raise ValueError(f"{value!r} is not a Redis URL like redis://127.0.0.1:6379/0")
+        return value
+
+    @model_validator(mode="after")
+    def _lock_before_heartbeat(self) -> Cluster:
+        if self.lock_ttl_s >= self.heartbeat_timeout_s:
+            raise ValueError(
+                "lock_ttl_s must be below heartbeat_timeout_s: a dead worker's crawl is "
+                "redelivered after heartbeat_timeout_s, and its source lock must be free by then"
+            )
+        return self
+
+
 class Config(_Model):
     """Everything claimwatch is configured with. See ``claimwatch init`` for a commented starter."""
 
@@ -484,6 +521,7 @@ class Config(_Model):
     digest: DigestSettings = DigestSettings()
     web: Web = Web()
     alerts: Alerts = Alerts()
+    cluster: Cluster = Cluster()
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:

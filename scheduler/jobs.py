@@ -2,27 +2,23 @@
 
 Each starts work elsewhere: a crawl or a digest runs as a ``claimwatch`` command in its own process
 (with a time limit; asked to stop, then killed), housekeeping calls the pipeline's functions. A
-source that keeps failing is crawled less often (:func:`backoff`, :func:`should_skip`).
+source that keeps failing is crawled less often (:func:`backoff`, :func:`should_skip`). With
+``[cluster] broker_url`` set, a crawl job enqueues the crawl for the workers (worker/) instead.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import subprocess
-import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from core.config import Config, load_config
 from scheduler.triggers import period_of, trigger_for
+from worker.process import cli_command, run_process
+from worker.process import stop_all as stop_all  # the daemon's signal handling stops them
 
 logger = logging.getLogger("claimwatch.scheduler")
-STOP_GRACE_S = 30.0  # a crawl asked to stop gets this long to flush before it is killed
 MAX_BACKOFF_FACTOR = 16
-_running: set[subprocess.Popen[bytes]] = set()
-_running_lock = threading.Lock()
 
 
 def backoff(failures: int, failing_after: int) -> int:
@@ -55,67 +51,18 @@ def should_skip(config: Config, source: str, now: datetime | None = None) -> str
     return None
 
 
-def cli_command(config_path: Path | None, *args: str) -> list[str]:
-    command = [sys.executable, "-m", "claimwatch"]
-    if config_path is not None:
-        command += ["--config", str(config_path)]
-    return [*command, *args]
-
-
-def run_process(command: list[str], time_limit: float) -> int:
-    """Run a claimwatch command in its own process; ask it to stop at the time limit, then kill."""
-    label = " ".join(
-        command[command.index("--config") + 2 :] if "--config" in command else command[3:]
-    )
-    logger.info("starting: %s", label)
-    process = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
-    with _running_lock:
-        _running.add(process)
-    try:
-        return process.wait(timeout=time_limit)
-    except subprocess.TimeoutExpired:
-        logger.warning("time limit reached, stopping: %s", label)
-        stop_process(process)
-        return process.wait()
-    finally:
-        with _running_lock:
-            _running.discard(process)
-
-
-def _die_with_parent() -> None:
-    """Linux: the child gets SIGTERM if the daemon dies (even by kill -9), so no crawl is orphaned;
-    it then stops like any Scrapy crawl, keeping its committed batches."""
-    if sys.platform != "linux":
-        return
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
-
-
-def stop_process(process: subprocess.Popen[bytes], grace: float = STOP_GRACE_S) -> None:
-    """SIGTERM (Scrapy closes the spider and flushes what it has), then SIGKILL after ``grace``."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
-
-def stop_all(grace: float = STOP_GRACE_S) -> None:
-    with _running_lock:
-        processes = list(_running)
-    for process in processes:
-        stop_process(process, grace)
-
-
 def crawl_job(config_path: str | None, source: str) -> int:
     config = load_config(Path(config_path) if config_path else None)
     skip = should_skip(config, source)
     if skip:
         logger.warning("crawl %s skipped: %s", source, skip)
+        return 0
+    if config.cluster.broker_url:
+        # [cluster]: a worker runs the crawl (worker/tasks.py), under the source's Redis lock.
+        from worker.broker import enqueue_crawl
+
+        message_id = enqueue_crawl(config, source)
+        logger.info("crawl %s enqueued for the workers (message %s)", source, message_id)
         return 0
     path = Path(config_path) if config_path else None
     code = run_process(cli_command(path, "crawl", source), config.schedule.crawl_time_limit_s)

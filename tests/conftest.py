@@ -35,6 +35,7 @@ POSTGRES_DB = f"test_{os.getpid()}_{secrets.token_hex(4)}"  # this run's own dat
 POSTGRES_URL = f"{POSTGRES_SERVER}/{POSTGRES_DB}"
 _postgres_created = False
 IN_CI = os.environ.get("CI", "").lower() == "true"
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 # Modules whose tests are all slow, marked here because their files belong to other work in
@@ -131,6 +132,29 @@ def postgres_url() -> str:
         _admin(f'CREATE DATABASE "{POSTGRES_DB}"')
         _postgres_created = True
     return POSTGRES_URL
+
+
+def redis_url() -> str:
+    """The loopback Redis, or a skip when there is none (a failure when ``CI=true``)."""
+    require(port_open("127.0.0.1", 6379), "Redis is not running on 127.0.0.1:6379")
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_namespace() -> Iterator[str]:
+    """A Redis key prefix of this test's own (``[cluster] namespace``), its keys deleted after."""
+    from redis import Redis
+
+    url = redis_url()
+    namespace = f"test_{os.getpid()}_{secrets.token_hex(4)}"
+    yield namespace
+    client = Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter(f"{namespace}:*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import grimp
 
-PACKAGES = ("claimwatch", "scheduler", "crawler", "reports", "review", "pipeline", "core")
+PACKAGES = ("claimwatch", "scheduler", "crawler", "reports", "review", "worker", "pipeline", "core")
 
 
 def cycles(graph: grimp.ImportGraph) -> list[list[str]]:

@@ -19,6 +19,7 @@ from claimwatch.cli.model_cmd import model
 from claimwatch.cli.review_cmd import review, serve, users
 from claimwatch.cli.rules_cmd import rules
 from claimwatch.cli.run_cmd import run, status
+from claimwatch.cli.worker_cmd import worker
 from core.config import ConfigError, load_config
 
 
@@ -96,7 +97,7 @@ def db_upgrade(obj: Context) -> None:
 
 for command in (crawl, sources, articles, families, demo, analyze, rules, model):
     main.add_command(command)
-for command in (digest, digests, run, status, alerts):
+for command in (digest, digests, run, status, alerts, worker):
     main.add_command(command)
 for command in (serve, users, review):
     main.add_command(command)

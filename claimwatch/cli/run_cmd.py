@@ -159,6 +159,8 @@ def status(obj: Context, check: bool) -> None:
     config = obj.config
     holder = DaemonLock(config.db_url).holder()
     click.echo(f"daemon: {'running, ' + holder if holder else 'not running'}")
+    if config.cluster.broker_url:
+        _print_cluster(config)
     click.echo("jobs:")
     for job_id, next_run, trigger in job_table(config, obj.config_file):
         when = f"{next_run:%Y-%m-%d %H:%M %Z}" if next_run else "-"
@@ -179,6 +181,18 @@ def status(obj: Context, check: bool) -> None:
         sys.exit(EX_FAILURE)
     if check:
         click.echo("ok")
+
+
+def _print_cluster(config: Config) -> None:
+    from worker.broker import BrokerUnreachable, queue_depth, shown
+
+    url = shown(str(config.cluster.broker_url))
+    try:
+        depth = queue_depth(config)
+    except BrokerUnreachable as exc:
+        click.secho(f"cluster: {exc}", fg="red")
+        return
+    click.echo(f"cluster: {url}, {depth} crawl(s) queued or running")
 
 
 def _print_ledger(session: Any) -> None:

@@ -1,0 +1,105 @@
+"""The Dramatiq Redis broker both sides share: the daemon enqueues, ``claimwatch worker`` consumes.
+
+One queue, ``crawl``; one message per source crawl, carrying only the source's name (each machine
+reads the source from its own config). The broker has no Dramatiq middleware: no retries (the
+schedule is the retry, and a crawl records its own failure), no Dramatiq time limit (the crawl
+process has its own, ``schedule.crawl_time_limit_s``). Settings read, from ``[cluster]``:
+``broker_url``, ``namespace``, ``heartbeat_timeout_s``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis import Redis
+
+from core.config import Config
+
+QUEUE = "crawl"
+ACTOR = "crawl"
+#: Out of a million broker commands, how many also run the queue maintenance that puts a dead
+#: worker's unacknowledged messages back on the queue (Dramatiq's default is 1,000). Every one
+#: here: only a command on the crawl queue restores that queue's messages, and an idle worker sends
+#: one at most every 5 s, so at Dramatiq's default a dead worker's crawl would wait tens of minutes
+#: past its heartbeat timeout. The maintenance is two sorted-set range queries when nobody died.
+MAINTENANCE_CHANCE = 1_000_000
+CONNECT_TIMEOUT_S = 5.0
+
+
+class BrokerUnreachable(RuntimeError):
+    """Redis at ``[cluster] broker_url`` did not answer; the message says where and why."""
+
+
+def redis_client(config: Config) -> Redis:
+    url = config.cluster.broker_url
+    if not url:
+        raise ValueError("[cluster] broker_url is not set")
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_keepalive=True,
+        health_check_interval=30,
+    )
+
+
+def shown(url: str) -> str:
+    """The broker URL as shown to people: never with its password."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname}" + (
+        f":{parts.port}" if parts.port else ""
+    )
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def check_reachable(client: Redis, url: str) -> None:
+    from redis.exceptions import RedisError
+
+    try:
+        client.ping()
+    except RedisError as exc:
+        raise BrokerUnreachable(f"cannot reach Redis at {shown(url)}: {exc}") from None
+
+
+def build_broker(config: Config, client: Redis | None = None) -> Any:
+    """A Dramatiq ``RedisBroker`` on ``[cluster] broker_url`` with the ``crawl`` queue declared."""
+    from dramatiq.brokers.redis import RedisBroker
+
+    broker = RedisBroker(  # type: ignore[no-untyped-call]
+        client=client or redis_client(config),
+        namespace=config.cluster.namespace,
+        heartbeat_timeout=int(config.cluster.heartbeat_timeout_s * 1000),
+        maintenance_chance=MAINTENANCE_CHANCE,
+        middleware=[],
+    )
+    broker.declare_queue(QUEUE)
+    return broker
+
+
+def enqueue_crawl(config: Config, source: str) -> str:
+    """Put one crawl of ``source`` on the queue; returns the message id."""
+    from dramatiq import Message
+
+    client = redis_client(config)
+    try:
+        check_reachable(client, str(config.cluster.broker_url))
+        broker = build_broker(config, client)
+        message = broker.enqueue(
+            Message(queue_name=QUEUE, actor_name=ACTOR, args=(source,), kwargs={}, options={})
+        )
+        return str(message.message_id)
+    finally:
+        client.close()
+
+
+def queue_depth(config: Config) -> int:
+    """Crawls on the queue: waiting, or taken by a worker and not yet done (Dramatiq's qsize)."""
+    client = redis_client(config)
+    try:
+        check_reachable(client, str(config.cluster.broker_url))
+        return int(build_broker(config, client).do_qsize(QUEUE))
+    finally:
+        client.close()

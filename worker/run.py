@@ -1,0 +1,56 @@
+"""``run_worker``: a Dramatiq worker on the ``crawl`` queue until told to stop.
+
+It takes one crawl per thread (``concurrency`` threads) and prefetches no more than it runs, so a
+waiting crawl stays on the queue for an idle worker rather than in a busy one's memory. Its
+heartbeat (every broker command it sends) tells the others it is alive; when it dies, the crawls
+it had taken go back on the queue after ``[cluster] heartbeat_timeout_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from core.config import Config
+from worker.broker import ACTOR, QUEUE, build_broker, check_reachable, redis_client, shown
+from worker.process import stop_all
+from worker.tasks import crawl_task
+
+logger = logging.getLogger("claimwatch.worker")
+
+
+def run_worker(
+    config: Config, config_path: Path | None, stopped: threading.Event, concurrency: int = 1
+) -> None:
+    """Consume crawls until ``stopped`` is set; then stop the running crawls (they keep what they
+    stored) and return. Raises :class:`worker.broker.BrokerUnreachable` when Redis does not answer
+    at start."""
+    import dramatiq
+    from dramatiq import Worker
+
+    url = str(config.cluster.broker_url)
+    client = redis_client(config)
+    check_reachable(client, url)
+    broker = build_broker(config, client)
+
+    def crawl(source: str) -> None:
+        crawl_task(config, config_path, client, source)
+
+    dramatiq.actor(broker=broker, actor_name=ACTOR, queue_name=QUEUE)(crawl)
+    consumer = Worker(broker, worker_threads=concurrency, worker_timeout=1000)
+    consumer.queue_prefetch = concurrency
+    consumer.start()
+    logger.info(
+        "worker started on %s (queue %s:%s, %d at a time)",
+        shown(url),
+        config.cluster.namespace,
+        QUEUE,
+        concurrency,
+    )
+    stopped.wait()
+    logger.info("stopping: running crawls are asked to stop")
+    threading.Thread(target=stop_all, daemon=True).start()
+    consumer.stop()
+    broker.close()
+    logger.info("worker stopped")
