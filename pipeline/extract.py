@@ -33,6 +33,7 @@ from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.utils import load_html
 
 from core.document import Block, BlockKind, Document, clean_line
+from pipeline.metadata import listed_date, page_metadata
 from pipeline.settings import required
 from pipeline.urls import canonical_url, same_site
 
@@ -194,8 +195,22 @@ def complexity_problem(
     return None
 
 
-def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extraction:
-    """Extract title, author, date, language, canonical URL and the structured main text."""
+def extract_html(
+    html: str | bytes,
+    url: str,
+    *,
+    min_chars: int = 0,
+    listed: str | None = None,
+    fast: bool = False,
+    extensive_dates: bool = True,
+) -> Extraction:
+    """Extract title, author, date, language, canonical URL and the structured main text.
+
+    ``listed`` is the date the sitemap or feed gave the page (``YYYY-MM-DD``, see
+    :func:`pipeline.metadata.listed_date`): the page's date, with no date search. ``fast`` is
+    trafilatura's (no fallback extractors); ``extensive_dates=False`` limits htmldate to the page's
+    markup and metadata. The pipeline uses neither: both cost quality (``bench/cpu_per_page.py``).
+    """
     try:
         tree = load_html(html)
     except Exception as exc:  # lxml raises several unrelated types on hostile markup
@@ -207,15 +222,17 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
         return Extraction(None, problem)
     language = _language(tree)
     try:
+        meta = page_metadata(tree, url, listed=listed, extensive_dates=extensive_dates)
         result = trafilatura.bare_extraction(
             tree,
             url=url,
-            with_metadata=True,
+            with_metadata=False,
             include_comments=False,
             include_tables=True,
             include_formatting=False,
             include_links=True,
             deduplicate=False,
+            fast=fast,
         )
     except Exception as exc:
         logger.warning("extraction failed for %s: %r", url, exc)
@@ -225,7 +242,7 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
     first = next((child for child in result.body if isinstance(child.tag, str)), None)
     leading_h1 = first is not None and first.tag == "head" and first.get("rend") == "h1"
     blocks, link_chars = _blocks(result.body)
-    title = clean_line(result.title) if result.title else None
+    title = clean_line(meta.title) if meta.title else None
     # The article's own title heading is metadata, not body text: drop it so the same article
     # under another site's <title> has the same text (and hash).
     if (
@@ -238,17 +255,17 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
     if not blocks:
         return Extraction(None, "empty")
     canonical = url
-    if result.url and result.url != url and same_site(result.url, url):
-        canonical = result.url
+    if meta.url and meta.url != url and same_site(meta.url, url):
+        canonical = meta.url
     document = Document(
         blocks=tuple(blocks),
         title=title or None,
-        author=clean_line(result.author) if result.author else None,
-        date=result.date or None,
+        author=clean_line(meta.author) if meta.author else None,
+        date=meta.date or None,
         language=language,
         url=url,
         canonical_url=canonical_url(canonical),
-        meta={"sitename": result.sitename, "description": result.description},
+        meta={"sitename": meta.sitename, "description": meta.description},
     )
     if document.text_chars < min_chars:
         return Extraction(None, "too_short")
@@ -283,7 +300,13 @@ class ExtractPipeline:
             return item
         loop = asyncio.get_running_loop()
         outcome = await loop.run_in_executor(
-            self.executor, lambda: extract_html(item.html, item.url, min_chars=self.min_chars)
+            self.executor,
+            lambda: extract_html(
+                item.html,
+                item.url,
+                min_chars=self.min_chars,
+                listed=listed_date(item.sitemap_lastmod),
+            ),
         )
         if outcome.document is None:
             reason = outcome.reason.split(":")[0]
