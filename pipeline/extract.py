@@ -13,9 +13,10 @@ crawl goes on.
 
 Stats: ``extract/ok``, ``extract/empty``, ``extract/too_short``, ``extract/not_article``,
 ``extract/error``, ``extract/unparseable``, ``extract/too_complex``,
-``extract/not_modified`` (a 304 passed through untouched).
+``extract/not_modified`` (a 304 passed through untouched), ``extract/worker_restarts``.
 
-Settings read: ``CLAIMWATCH_MIN_ARTICLE_CHARS``.
+Settings read: ``CLAIMWATCH_MIN_ARTICLE_CHARS``, ``CLAIMWATCH_EXTRACT_PROCESSES`` (``None``: one
+worker process per CPU; 0: extraction on a thread of the crawl process).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from trafilatura.utils import load_html
 
 from core.document import Block, BlockKind, Document, clean_line
 from pipeline.metadata import listed_date, page_metadata
+from pipeline.process_pool import ProcessPool, WorkerCrashed, default_processes
 from pipeline.settings import required
 from pipeline.urls import canonical_url, same_site
 
@@ -276,21 +278,56 @@ def extract_html(
 
 
 class ExtractPipeline:
-    """Scrapy adapter around :func:`extract_html`."""
+    """Scrapy adapter around :func:`extract_html`.
+
+    With ``processes`` > 0 (``CLAIMWATCH_EXTRACT_PROCESSES``, default one per CPU) extraction runs
+    in a :class:`~pipeline.process_pool.ProcessPool` of that many spawned workers; a page whose
+    worker died twice counts ``extract/error``, and each new pool ``extract/worker_restarts``. With
+    0 it runs on one thread of the crawl process.
+    """
 
     # One thread: two extraction threads crashed the process with a double free inside lxml
     # (trafilatura copying a tree), about once in 25 crawls; they brought no speed either (GIL).
-    def __init__(self, stats: StatsCollector, min_chars: int, workers: int = 1) -> None:
+    def __init__(self, stats: StatsCollector, min_chars: int, processes: int = 0) -> None:
         self.stats = stats
         self.min_chars = min_chars
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
+        self.pool = ProcessPool(processes) if processes > 0 else None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler.stats, int(required(crawler.settings, "CLAIMWATCH_MIN_ARTICLE_CHARS")))
+        min_chars = int(required(crawler.settings, "CLAIMWATCH_MIN_ARTICLE_CHARS"))
+        processes = crawler.settings.get("CLAIMWATCH_EXTRACT_PROCESSES")
+        return cls(
+            crawler.stats,
+            min_chars,
+            default_processes() if processes is None else int(processes),
+        )
 
     def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    async def _extract(self, item: Any) -> Extraction:
+        listed = listed_date(item.sitemap_lastmod)
+        if self.pool is None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self.executor,
+                lambda: extract_html(item.html, item.url, min_chars=self.min_chars, listed=listed),
+            )
+        restarts = self.pool.restarts
+        try:
+            return await self.pool.run(
+                extract_html, item.html, item.url, min_chars=self.min_chars, listed=listed
+            )
+        except WorkerCrashed:
+            logger.warning("extraction of %s crashed its worker twice", item.url)
+            return Extraction(None, "error: worker_crashed")
+        finally:
+            if self.pool.restarts > restarts:
+                self.stats.inc_value("extract/worker_restarts", self.pool.restarts - restarts)
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         from scrapy.exceptions import DropItem
@@ -298,16 +335,7 @@ class ExtractPipeline:
         if item.not_modified:
             self.stats.inc_value("extract/not_modified")
             return item
-        loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(
-            self.executor,
-            lambda: extract_html(
-                item.html,
-                item.url,
-                min_chars=self.min_chars,
-                listed=listed_date(item.sitemap_lastmod),
-            ),
-        )
+        outcome = await self._extract(item)
         if outcome.document is None:
             reason = outcome.reason.split(":")[0]
             self.stats.inc_value(f"extract/{reason}")
