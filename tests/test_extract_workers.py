@@ -133,3 +133,46 @@ def test_worker_killed_mid_crawl_loses_no_page(tmp_path: Path) -> None:
     finally:
         served.process.kill()
         served.process.wait()
+
+
+def test_a_page_given_up_by_the_pool_counts_extract_error() -> None:
+    from datetime import UTC, datetime
+    from typing import Any
+
+    from scrapy.exceptions import DropItem
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.test import get_crawler
+
+    from pipeline.extract import ExtractPipeline
+    from pipeline.items import PageItem
+
+    class GivesUp:
+        restarts = 0
+
+        async def run(self, *args: Any, **kwargs: Any) -> Any:
+            self.restarts += 2
+            raise WorkerCrashed("extract_html broke the pool 2 times")
+
+        def shutdown(self) -> None:
+            pass
+
+    stats = MemoryStatsCollector(get_crawler())
+    extract = ExtractPipeline(stats, min_chars=0)
+    extract.pool = GivesUp()  # type: ignore[assignment]
+    item = PageItem(
+        source="s",
+        run_group="g",
+        url="https://a.example/x",
+        request_url="https://a.example/x",
+        status=200,
+        fetched_at=datetime(2026, 12, 1, tzinfo=UTC),
+        html="<html><body><p>text</p></body></html>",
+    )
+    try:
+        with pytest.raises(DropItem, match="worker_crashed"):
+            asyncio.run(extract.process_item(item))
+    finally:
+        extract.close_spider()
+    assert stats.get_value("extract/error") == 1
+    assert stats.get_value("source/s/extract/error") == 1
+    assert stats.get_value("extract/worker_restarts") == 2
