@@ -13,9 +13,10 @@ crawl goes on.
 
 Stats: ``extract/ok``, ``extract/empty``, ``extract/too_short``, ``extract/not_article``,
 ``extract/error``, ``extract/unparseable``, ``extract/too_complex``,
-``extract/not_modified`` (a 304 passed through untouched).
+``extract/not_modified`` (a 304 passed through untouched), ``extract/worker_restarts``.
 
-Settings read: ``CLAIMWATCH_MIN_ARTICLE_CHARS``.
+Settings read: ``CLAIMWATCH_MIN_ARTICLE_CHARS``, ``CLAIMWATCH_EXTRACT_PROCESSES`` (``None``: one
+worker process per CPU; 0: extraction on a thread of the crawl process).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.utils import load_html
 
 from core.document import Block, BlockKind, Document, clean_line
+from pipeline.metadata import listed_date, page_metadata
+from pipeline.process_pool import ProcessPool, WorkerCrashed, default_processes
 from pipeline.settings import required
 from pipeline.urls import canonical_url, same_site
 
@@ -194,8 +197,22 @@ def complexity_problem(
     return None
 
 
-def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extraction:
-    """Extract title, author, date, language, canonical URL and the structured main text."""
+def extract_html(
+    html: str | bytes,
+    url: str,
+    *,
+    min_chars: int = 0,
+    listed: str | None = None,
+    fast: bool = False,
+    extensive_dates: bool = True,
+) -> Extraction:
+    """Extract title, author, date, language, canonical URL and the structured main text.
+
+    ``listed`` is the date the sitemap or feed gave the page (``YYYY-MM-DD``, see
+    :func:`pipeline.metadata.listed_date`): the page's date, with no date search. ``fast`` is
+    trafilatura's (no fallback extractors); ``extensive_dates=False`` limits htmldate to the page's
+    markup and metadata. The pipeline uses neither: both cost quality (``bench/cpu_per_page.py``).
+    """
     try:
         tree = load_html(html)
     except Exception as exc:  # lxml raises several unrelated types on hostile markup
@@ -207,15 +224,17 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
         return Extraction(None, problem)
     language = _language(tree)
     try:
+        meta = page_metadata(tree, url, listed=listed, extensive_dates=extensive_dates)
         result = trafilatura.bare_extraction(
             tree,
             url=url,
-            with_metadata=True,
+            with_metadata=False,
             include_comments=False,
             include_tables=True,
             include_formatting=False,
             include_links=True,
             deduplicate=False,
+            fast=fast,
         )
     except Exception as exc:
         logger.warning("extraction failed for %s: %r", url, exc)
@@ -225,7 +244,7 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
     first = next((child for child in result.body if isinstance(child.tag, str)), None)
     leading_h1 = first is not None and first.tag == "head" and first.get("rend") == "h1"
     blocks, link_chars = _blocks(result.body)
-    title = clean_line(result.title) if result.title else None
+    title = clean_line(meta.title) if meta.title else None
     # The article's own title heading is metadata, not body text: drop it so the same article
     # under another site's <title> has the same text (and hash).
     if (
@@ -238,17 +257,17 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
     if not blocks:
         return Extraction(None, "empty")
     canonical = url
-    if result.url and result.url != url and same_site(result.url, url):
-        canonical = result.url
+    if meta.url and meta.url != url and same_site(meta.url, url):
+        canonical = meta.url
     document = Document(
         blocks=tuple(blocks),
         title=title or None,
-        author=clean_line(result.author) if result.author else None,
-        date=result.date or None,
+        author=clean_line(meta.author) if meta.author else None,
+        date=meta.date or None,
         language=language,
         url=url,
         canonical_url=canonical_url(canonical),
-        meta={"sitename": result.sitename, "description": result.description},
+        meta={"sitename": meta.sitename, "description": meta.description},
     )
     if document.text_chars < min_chars:
         return Extraction(None, "too_short")
@@ -259,21 +278,56 @@ def extract_html(html: str | bytes, url: str, *, min_chars: int = 0) -> Extracti
 
 
 class ExtractPipeline:
-    """Scrapy adapter around :func:`extract_html`."""
+    """Scrapy adapter around :func:`extract_html`.
+
+    With ``processes`` > 0 (``CLAIMWATCH_EXTRACT_PROCESSES``, default one per CPU) extraction runs
+    in a :class:`~pipeline.process_pool.ProcessPool` of that many spawned workers; a page whose
+    worker died twice counts ``extract/error``, and each new pool ``extract/worker_restarts``. With
+    0 it runs on one thread of the crawl process.
+    """
 
     # One thread: two extraction threads crashed the process with a double free inside lxml
     # (trafilatura copying a tree), about once in 25 crawls; they brought no speed either (GIL).
-    def __init__(self, stats: StatsCollector, min_chars: int, workers: int = 1) -> None:
+    def __init__(self, stats: StatsCollector, min_chars: int, processes: int = 0) -> None:
         self.stats = stats
         self.min_chars = min_chars
-        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract")
+        self.pool = ProcessPool(processes) if processes > 0 else None
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        return cls(crawler.stats, int(required(crawler.settings, "CLAIMWATCH_MIN_ARTICLE_CHARS")))
+        min_chars = int(required(crawler.settings, "CLAIMWATCH_MIN_ARTICLE_CHARS"))
+        processes = crawler.settings.get("CLAIMWATCH_EXTRACT_PROCESSES")
+        return cls(
+            crawler.stats,
+            min_chars,
+            default_processes() if processes is None else int(processes),
+        )
 
     def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    async def _extract(self, item: Any) -> Extraction:
+        listed = listed_date(item.sitemap_lastmod)
+        if self.pool is None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self.executor,
+                lambda: extract_html(item.html, item.url, min_chars=self.min_chars, listed=listed),
+            )
+        restarts = self.pool.restarts
+        try:
+            return await self.pool.run(
+                extract_html, item.html, item.url, min_chars=self.min_chars, listed=listed
+            )
+        except WorkerCrashed:
+            logger.warning("extraction of %s crashed its worker twice", item.url)
+            return Extraction(None, "error: worker_crashed")
+        finally:
+            if self.pool.restarts > restarts:
+                self.stats.inc_value("extract/worker_restarts", self.pool.restarts - restarts)
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         from scrapy.exceptions import DropItem
@@ -281,10 +335,7 @@ class ExtractPipeline:
         if item.not_modified:
             self.stats.inc_value("extract/not_modified")
             return item
-        loop = asyncio.get_running_loop()
-        outcome = await loop.run_in_executor(
-            self.executor, lambda: extract_html(item.html, item.url, min_chars=self.min_chars)
-        )
+        outcome = await self._extract(item)
         if outcome.document is None:
             reason = outcome.reason.split(":")[0]
             self.stats.inc_value(f"extract/{reason}")

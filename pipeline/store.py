@@ -23,7 +23,6 @@ Settings read: ``CLAIMWATCH_DB_URL`` (absent: the pipeline is off, ``NotConfigur
 from __future__ import annotations
 
 import asyncio
-import gzip
 import hashlib
 import logging
 import time
@@ -36,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core.compression import compress_html
 from core.db import sessions_for
 from core.models import Article, Claim, CrawlRun, Source
 from pipeline.dedup.minhash import to_bytes
@@ -52,10 +52,6 @@ logger = logging.getLogger(__name__)
 MAX_BUFFER_SECONDS = 5.0  # a slow, polite crawl still commits what it has every few seconds
 STORE_ATTEMPTS = 4  # a batch is tried this many times before its items count as store/error
 STORE_BACKOFF_S = 1.0  # first wait between two tries; it doubles (1 s, 2 s, 4 s)
-
-
-def compress_html(body: bytes) -> bytes:
-    return gzip.compress(body, compresslevel=6, mtime=0)
 
 
 def _insert(session: Session) -> Any:

@@ -9,11 +9,9 @@ Each file is written to a temporary name and renamed, so a reader never sees hal
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import tempfile
-import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.compression import decompress_html
 from core.models import Article
 from reports import render
 from reports.exports import csv_chunks, json_chunks
@@ -69,8 +68,8 @@ def write_file(path: Path, content: str | Iterable[str]) -> Path:
 
 def _decode(raw_gz: bytes, encoding: str | None) -> str:
     try:
-        raw = gzip.decompress(raw_gz)
-    except (OSError, EOFError, zlib.error):
+        raw = decompress_html(raw_gz)
+    except ValueError:
         raw = raw_gz
     try:
         return raw.decode(encoding or "utf-8", errors="replace")

@@ -240,12 +240,12 @@ def test_crawl_with_invalid_config_exits_78(tmp_path: Path, bad: str) -> None:
 
 @pytest.mark.slow
 def test_killed_crawl_leaves_whole_rows_and_next_run_completes(tmp_path: Path) -> None:
-    import gzip
     import hashlib
     import signal
     import subprocess
     import sys
 
+    from core.compression import decompress_html
     from core.document import Document, from_text
     from tests.conftest import ROOT, serve
     from tests.sites import write_site
@@ -293,7 +293,7 @@ def test_killed_crawl_leaves_whole_rows_and_next_run_completes(tmp_path: Path) -
         for article in partial.values():  # every committed row is whole
             document = Document(blocks=from_text(article.text).blocks)
             assert article.text_sha256 == document.text_sha256
-            raw = gzip.decompress(article.raw_html_gz)
+            raw = decompress_html(article.raw_html_gz)
             assert hashlib.sha256(raw).hexdigest() == article.raw_sha256
             assert article.blocks and article.title
         assert last_runs(db_url)["many"].status == "running"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from core.compression import ZSTD_MAGIC, decompress_html
 from core.db import current_revision, session_factory, upgrade
 from core.document import from_text
 from core.models import Article, CrawlRun
@@ -78,7 +78,8 @@ def test_round_trip_insert_unchanged_updated(engine: Engine, ids: dict) -> None:
         assert article.changed_at == T0 + timedelta(days=2)
         assert article.fetched_at == T0 + timedelta(days=2)
         assert article.blocks[0] == {"kind": "heading", "text": "Walking groups"}
-        assert gzip.decompress(article.raw_html_gz).startswith(b"<html>")
+        assert article.raw_html_gz.startswith(ZSTD_MAGIC)
+        assert decompress_html(article.raw_html_gz).startswith(b"<html>")
         assert len(article.raw_sha256) == 64 and len(article.text_sha256) == 64
         assert article.source_id == ids["news"][0] and article.crawl_run_id == ids["news"][1]
 

@@ -1,0 +1,140 @@
+"""CPU per page of the extraction options and of the stored-HTML compression, side by side.
+
+On the 181 AEB pages (read in place, as ``extraction_quality.py`` does), in one process:
+
+* extraction: ``extract_html`` as the pipeline calls it, with trafilatura's ``fast=True``, with
+  htmldate's extensive (free-text) date search off, both, and with a date given by the sitemap or
+  feed (no date search: the AEB pages come without one, so a fixed date stands in; its F1 is the
+  default's, as the date is not text); each with its AEB F1 (``ws`` and
+  ``aeb``, the metrics of ``extraction_quality.py``) and its pages without text. The variants run
+  interleaved, page by page, in a rotating order, so machine load falls on all of them alike.
+* compression of the raw HTML (the store's ``raw_html_gz``): gzip level 6 (the old setting), gzip
+  level 1, zlib level 1 and zstd level 3 where ``backports.zstd`` or ``compression.zstd`` is
+  importable; CPU µs per page and the stored size.
+
+Times are process CPU (``time.process_time``), reported as medians and as ratios to the first row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import statistics
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.extraction_quality import DEFAULT_AEB, Page, load_pages, score, summarise
+from pipeline.extract import extract_html
+
+Extractor = Callable[[Page], str | None]
+
+
+def _variant(**options: Any) -> Extractor:
+    def extract(page: Page) -> str | None:
+        document = extract_html(page.html, page.url, min_chars=0, **options).document
+        return None if document is None else "\n".join(b.text for b in document.blocks)
+
+    return extract
+
+
+VARIANTS: dict[str, Extractor] = {
+    "default": _variant(),
+    "fast=True": _variant(fast=True),
+    "extensive_dates=False": _variant(extensive_dates=False),
+    "fast + extensive_dates=False": _variant(fast=True, extensive_dates=False),
+    "date given by the listing": _variant(listed="2026-11-30"),
+}
+
+
+def _compressors() -> dict[str, Callable[[bytes], bytes]]:
+    found: dict[str, Callable[[bytes], bytes]] = {
+        "gzip 6": lambda b: gzip.compress(b, compresslevel=6, mtime=0),
+        "gzip 1": lambda b: gzip.compress(b, compresslevel=1, mtime=0),
+        "zlib 1": lambda b: zlib.compress(b, 1),
+    }
+    try:
+        from backports import zstd  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        try:
+            from compression import zstd  # type: ignore[import-not-found,no-redef,unused-ignore]
+        except ImportError:
+            zstd = None
+    if zstd is not None:
+        found["zstd 3"] = lambda b: zstd.compress(b, level=3)
+        found["zstd 1"] = lambda b: zstd.compress(b, level=1)
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--aeb", type=Path, default=DEFAULT_AEB)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    pages = load_pages(args.aeb)
+    names = list(VARIANTS)
+    for name in names:  # warm imports and lazy tables
+        VARIANTS[name](pages[0])
+    preds: dict[str, list[str | None]] = {n: [] for n in names}
+    cpu: dict[str, list[float]] = {n: [] for n in names}
+    for i, page in enumerate(pages):
+        order = names[i % len(names) :] + names[: i % len(names)]
+        for name in order:
+            start = time.process_time()
+            preds[name].append(VARIANTS[name](page))
+            cpu[name].append(time.process_time() - start)
+
+    results: dict[str, object] = {}
+    base = sum(cpu[names[0]])
+    print(f"AEB pages: {len(pages)}\n")
+    print("| extraction | ws F1 | aeb F1 | no text | CPU ms/page (mean / median) | ÷ default |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in names:
+        empty = sum(1 for p in preds[name] if not p)
+        f1 = {
+            v: summarise(
+                [score(pg.truth, pr, v) for pg, pr in zip(pages, preds[name], strict=True)], empty
+            ).f1
+            for v in ("ws", "aeb")
+        }
+        mean = statistics.fmean(cpu[name]) * 1000
+        median = statistics.median(cpu[name]) * 1000
+        ratio = sum(cpu[name]) / base
+        results[name] = {"ws": f1["ws"], "aeb": f1["aeb"], "no_text": empty, "cpu_ms": mean}
+        print(
+            f"| {name} | {f1['ws']:.3f} | {f1['aeb']:.3f} | {empty} "
+            f"| {mean:.1f} / {median:.1f} | {ratio:.2f} |"
+        )
+
+    bodies = [page.html.encode("utf-8") for page in pages]
+    compressors = _compressors()
+    ctimes: dict[str, list[float]] = {n: [] for n in compressors}
+    sizes: dict[str, int] = dict.fromkeys(compressors, 0)
+    cnames = list(compressors)
+    for _ in range(5):
+        for i, body in enumerate(bodies):
+            order = cnames[i % len(cnames) :] + cnames[: i % len(cnames)]
+            for name in order:
+                start = time.perf_counter()
+                out = compressors[name](body)
+                ctimes[name].append(time.perf_counter() - start)
+                sizes[name] += len(out)
+    raw = sum(len(b) for b in bodies) * 5
+    cbase = sum(ctimes[cnames[0]])
+    print("\n| raw HTML compression | µs/page (mean) | ÷ gzip 6 | stored size ÷ raw |")
+    print("|---|---:|---:|---:|")
+    for name in cnames:
+        mean = statistics.fmean(ctimes[name]) * 1e6
+        results[f"compress {name}"] = {"us": mean, "size_ratio": sizes[name] / raw}
+        print(
+            f"| {name} | {mean:.0f} | {sum(ctimes[name]) / cbase:.2f} | {sizes[name] / raw:.3f} |"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
