@@ -171,6 +171,11 @@ class Workspace:
             return RedirectResponse(_local(request.query_params.get("next")), status_code=303)
         return self._login_page(request, None, 200)
 
+    def _page(self, ctx: Ctx, template: str, title: str, **values: Any) -> HTMLResponse:
+        """A page of a signed-in user: the template with the user, the CSRF token and no message."""
+        html = render(template, title=title, user=ctx.user, csrf=ctx.csrf, message=None, **values)
+        return HTMLResponse(html)
+
     def _login_page(self, request: Request, message: str | None, status: int) -> Response:
         token = secrets.token_urlsafe(24)
         html = render(
@@ -245,12 +250,10 @@ class Workspace:
         def qs(page: int) -> str:
             return urlencode([*filters.query_string(), ("page", str(page))])
 
-        html = render(
+        return self._page(
+            ctx,
             "queue.html",
-            title="Queue",
-            user=ctx.user,
-            csrf=ctx.csrf,
-            message=None,
+            "Queue",
             f=filters,
             page=result,
             offset=(result.page - 1) * size,
@@ -260,24 +263,20 @@ class Workspace:
             prev_qs=qs(result.page - 1),
             next_qs=qs(result.page + 1),
         )
-        return HTMLResponse(html)
 
     def article(self, request: Request, ctx: Ctx) -> Response:
         page = article_page(ctx.db, int(request.path_params["article_id"]))
         if page is None:
             return self.error(ctx.user, ctx.csrf, 404, "Not found", "There is no such article.")
-        html = render(
+        return self._page(
+            ctx,
             "article.html",
-            title=page.article.title or "(untitled)",
-            user=ctx.user,
-            csrf=ctx.csrf,
-            message=None,
+            page.article.title or "(untitled)",
             p=page,
             can_decide=may(ctx.user.role, "reviewer"),
             statuses=REVIEW_STATUSES,
             users=[u.name for u in all_users(ctx.db) if u.active],
         )
-        return HTMLResponse(html)
 
     def review(self, request: Request, ctx: Ctx) -> Response:
         assert ctx.form is not None
@@ -304,27 +303,21 @@ class Workspace:
 
     def sources(self, request: Request, ctx: Ctx) -> Response:
         rows = sources_page(ctx.db, self.failing_after)
-        html = render(
+        return self._page(
+            ctx,
             "sources.html",
-            title="Sources",
-            user=ctx.user,
-            csrf=ctx.csrf,
-            message=None,
+            "Sources",
             sources=rows,
         )
-        return HTMLResponse(html)
 
     def audit(self, request: Request, ctx: Ctx) -> Response:
         entries = list(ctx.db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(500)))
-        html = render(
+        return self._page(
+            ctx,
             "audit.html",
-            title="Audit log",
-            user=ctx.user,
-            csrf=ctx.csrf,
-            message=None,
+            "Audit log",
             entries=entries,
         )
-        return HTMLResponse(html)
 
     def routes(self) -> list[Route]:
         return [
