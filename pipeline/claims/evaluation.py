@@ -20,7 +20,7 @@ from pipeline.claims.learned import LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
 from pipeline.claims.results import UnitResult
 from pipeline.claims.training import check_trainable, examples_of, fit_examples, group_folds
-from pipeline.claims.units import LabelledUnit, by_article, covers, rebuild
+from pipeline.claims.units import LabelledUnit, align, by_article, rebuild
 
 
 @dataclass(slots=True)
@@ -62,18 +62,23 @@ def predict_article(
     """Score one article end to end and read each labelled unit's verdict off the claims."""
     document, spans = rebuild(units)
     results = analyse_document(document, rules, model)
+    speaking_for: list[list[UnitResult]] = [[] for _ in spans]  # each unit's covering sentences
+    for result, covered in zip(
+        results, align(spans, [(r.unit.start, r.unit.end) for r in results]), strict=True
+    ):
+        for index in covered:
+            speaking_for[index].append(result)
     out: list[Predicted] = []
-    for span in spans:
+    for span, covering_results in zip(spans, speaking_for, strict=True):
         names: set[str] = set()
         risky = False
         covering: UnitResult | None = None
-        for result in results:
-            if covers(span, result.unit.start, result.unit.end):
-                covering = covering or result
-                if result.claim is not None:
-                    risky = True
-                    names.update(result.claim.categories)
-                    covering = result
+        for result in covering_results:
+            covering = covering or result
+            if result.claim is not None:
+                risky = True
+                names.update(result.claim.categories)
+                covering = result
         confidence = None if covering is None else covering.confidence
         blocked = (
             covering is not None
