@@ -126,29 +126,11 @@ def families(obj: Context, show_candidates: bool) -> None:
 
 def _candidates(obj: Context) -> None:
     """Stored articles that match no family and copy no other article, grouped by template."""
-    from sqlalchemy import select
-
-    from core.document import Block, Document
-    from core.models import Article
     from pipeline.dedup.discovery import candidates
+    from pipeline.dedup.unmatched import unmatched_articles
 
     with obj.session() as session:
-        rows = session.execute(
-            select(Article.canonical_url, Article.title, Article.blocks)
-            .where(Article.family.is_(None), Article.duplicate_of.is_(None))
-            .order_by(Article.id)
-        ).all()
-    documents = [
-        (
-            url,
-            Document(
-                blocks=tuple(Block(b["kind"], b["text"]) for b in blocks or ()),  # type: ignore[arg-type]
-                title=title,
-                url=url,
-            ),
-        )
-        for url, title, blocks in rows
-    ]
+        documents = [(a.url, a.document) for a in unmatched_articles(session)]
     found = candidates(documents)
     click.echo(f"{len(found)} candidate families among {len(documents)} unmatched articles")
     for candidate in found:
