@@ -9,8 +9,9 @@ Database work runs in the thread pool, one session per request, committed when t
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,7 +22,13 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -29,9 +36,12 @@ from core.config import Web
 from core.models import REVIEW_STATUSES, AuditEntry, Claim, User
 from review.auth import COOKIE, Sessions, Throttle, csrf_ok, verify_password
 from review.decisions import DecisionError, decide_claim, update_article
+from review.digests import archive, archived_file, media_type, page_csp
+from review.families import candidate_families, families
 from review.pages import article_page, sources_page
-from review.queue import BANDS, Filters, choices, queue
+from review.queue import BANDS, Filters, choices, queue, weeks
 from review.render import csp, render
+from review.seeds import SeedFamilies
 from review.users import all_users, by_name, may
 
 LOGIN_COOKIE = "claimwatch_login"
@@ -90,13 +100,25 @@ def _local(target: str | None) -> str:
 
 
 class Workspace:
-    """The app's state: the database, the session signer, the throttle and the settings."""
+    """The app's state: the database, the session signer, the throttle and the settings (the
+    digest's time zone for weeks, the seed folders, the digest archive folder)."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], web: Web, secret_key: str, failing_after: int
+        self,
+        sessions: sessionmaker[Session],
+        web: Web,
+        secret_key: str,
+        failing_after: int,
+        *,
+        timezone: str = "UTC",
+        seed_folders: Sequence[Path] = (),
+        archive_dir: Path | None = None,
     ) -> None:
         self.db = sessions
         self.web = web
+        self.timezone = timezone
+        self.seeds = SeedFamilies(seed_folders)
+        self.archive_dir = archive_dir
         self.sessions = Sessions(secret_key, web.session_max_age_s)
         self.login_tokens = URLSafeTimedSerializer(secret_key, salt="claimwatch-login")
         self.throttle = Throttle(web.login_attempts, web.login_window_s)
@@ -245,7 +267,7 @@ class Workspace:
         except ValueError:
             number = 1
         size = self.web.page_size
-        result = queue(ctx.db, filters, number, size)
+        result = queue(ctx.db, filters, number, size, timezone=self.timezone)
 
         def qs(page: int) -> str:
             return urlencode([*filters.query_string(), ("page", str(page))])
@@ -260,6 +282,7 @@ class Workspace:
             bands=BANDS,
             statuses=REVIEW_STATUSES,
             choices=choices(ctx.db),
+            weeks=weeks(ctx.db, self.timezone),
             prev_qs=qs(result.page - 1),
             next_qs=qs(result.page + 1),
         )
@@ -319,6 +342,50 @@ class Workspace:
             entries=entries,
         )
 
+    def families(self, request: Request, ctx: Ctx) -> Response:
+        seeds, problem = self.seeds.load()
+        return self._page(
+            ctx,
+            "families.html",
+            "Families",
+            families=families(ctx.db, seeds),
+            problem=problem,
+        )
+
+    def candidates(self, request: Request, ctx: Ctx) -> Response:
+        looked_at, found = candidate_families(ctx.db)
+        return self._page(
+            ctx,
+            "candidates.html",
+            "Candidate families",
+            looked_at=looked_at,
+            candidates=found,
+        )
+
+    def digests(self, request: Request, ctx: Ctx) -> Response:
+        return self._page(
+            ctx,
+            "digests.html",
+            "Digests",
+            digests=archive(ctx.db, self.archive_dir, self.timezone),
+        )
+
+    def digest_file(self, request: Request, ctx: Ctx) -> Response:
+        name = str(request.path_params["name"])
+        if name == "index.html":  # the archive's own index: this page shows the same and more
+            return RedirectResponse("/digests", status_code=303)
+        path = archived_file(self.archive_dir, name)
+        if path is None:
+            return self.error(ctx.user, ctx.csrf, 404, "Not found", "There is no such file.")
+        if path.suffix != ".html":
+            download = {"content-disposition": f'attachment; filename="{path.name}"'}
+            plain = path.suffix == ".txt"
+            return FileResponse(
+                path, media_type=media_type(path), headers=None if plain else download
+            )
+        html = path.read_text(encoding="utf-8", errors="replace")
+        return HTMLResponse(html, headers={"content-security-policy": page_csp(html)})
+
     def routes(self) -> list[Route]:
         return [
             Route("/healthz", self.healthz, methods=["GET"]),
@@ -339,6 +406,10 @@ class Workspace:
             ),
             Route("/sources", self.page("viewer")(self.sources), methods=["GET"]),
             Route("/audit", self.page("admin")(self.audit), methods=["GET"]),
+            Route("/families", self.page("viewer")(self.families), methods=["GET"]),
+            Route("/families/candidates", self.page("viewer")(self.candidates), methods=["GET"]),
+            Route("/digests", self.page("viewer")(self.digests), methods=["GET"]),
+            Route("/digests/{name:path}", self.page("viewer")(self.digest_file), methods=["GET"]),
         ]
 
 
@@ -346,10 +417,26 @@ PUBLIC = ("/login", "/healthz")
 
 
 def create_app(
-    sessions: sessionmaker[Session], web: Web, secret_key: str, failing_after: int = 3
+    sessions: sessionmaker[Session],
+    web: Web,
+    secret_key: str,
+    failing_after: int = 3,
+    *,
+    timezone: str = "UTC",
+    seed_folders: Sequence[Path] = (),
+    archive_dir: Path | None = None,
 ) -> Any:
-    """The ASGI app: the routes inside the security-headers middleware."""
-    workspace = Workspace(sessions, web, secret_key, failing_after)
+    """The ASGI app: the routes inside the security-headers middleware. ``timezone`` is the
+    digest's (its weeks), ``seed_folders`` the configured seeds, ``archive_dir`` the digests'."""
+    workspace = Workspace(
+        sessions,
+        web,
+        secret_key,
+        failing_after,
+        timezone=timezone,
+        seed_folders=seed_folders,
+        archive_dir=archive_dir,
+    )
     app = Starlette(routes=workspace.routes())
     app.state.workspace = workspace
     return SecurityHeaders(app)

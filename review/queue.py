@@ -1,7 +1,8 @@
 """The queue: flagged articles ranked as in the digest, filtered, searched and paged in SQL.
 
 Ranking: band (priority, review, watch), escalated articles first, risk score (highest first),
-then first seen (oldest first). An article without a review row has the status ``new``.
+then first seen (oldest first). An article without a review row has the status ``new``. The week
+filter (``2026-W48``) keeps the articles of that week's digest (see :mod:`review.weeks`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from sqlalchemy import Text, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from core.models import Article, ArticleReview, Claim, Source, User
+from review.weeks import Week, flagged_weeks, in_week, parse_week
 
 BANDS: tuple[str, ...] = ("priority", "review", "watch")
-FILTERS = ("band", "status", "family", "substance", "category", "source", "assignee", "q")
+FILTERS = ("band", "status", "family", "substance", "category", "source", "week", "assignee", "q")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,12 +30,16 @@ class Filters:
     substance: str = ""
     category: str = ""
     source: str = ""
+    week: str = ""  # an ISO week, 2026-W48 (anything else is no filter)
     assignee: str = ""  # a user name, or "-" for unassigned
     q: str = ""
 
     @classmethod
     def from_query(cls, params: Any) -> Filters:
-        return cls(**{key: str(params.get(key, "")).strip()[:200] for key in FILTERS})
+        values = {key: str(params.get(key, "")).strip()[:200] for key in FILTERS}
+        if parse_week(values["week"]) is None:
+            values["week"] = ""
+        return cls(**values)
 
     def query_string(self) -> list[tuple[str, str]]:
         return [(key, getattr(self, key)) for key in FILTERS if getattr(self, key)]
@@ -68,7 +74,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _conditions(filters: Filters) -> list[Any]:
+def _conditions(filters: Filters, timezone: str) -> list[Any]:
     status = func.coalesce(ArticleReview.status, "new")
     conditions: list[Any] = [Article.risk_band.in_(BANDS)]
     if filters.band:
@@ -79,6 +85,10 @@ def _conditions(filters: Filters) -> list[Any]:
         conditions.append(Article.family == filters.family)
     if filters.source:
         conditions.append(Source.name == filters.source)
+    if filters.week:
+        week = parse_week(filters.week, timezone)
+        if week is not None:  # from_query admits only real weeks
+            conditions.append(in_week(week))
     if filters.assignee == "-":
         conditions.append(ArticleReview.assignee_id.is_(None))
     elif filters.assignee:
@@ -107,8 +117,16 @@ def _conditions(filters: Filters) -> list[Any]:
     return conditions
 
 
-def queue(session: Session, filters: Filters, page: int = 1, page_size: int = 50) -> Page:
-    conditions = _conditions(filters)
+def queue(
+    session: Session,
+    filters: Filters,
+    page: int = 1,
+    page_size: int = 50,
+    *,
+    timezone: str = "UTC",
+) -> Page:
+    """One page of the queue; weeks are ISO weeks in ``timezone`` (``digest.timezone``)."""
+    conditions = _conditions(filters, timezone)
     base = (
         select(Article.id)
         .outerjoin(ArticleReview, ArticleReview.article_id == Article.id)
@@ -169,6 +187,11 @@ def queue(session: Session, filters: Filters, page: int = 1, page_size: int = 50
         for r in session.execute(query)
     ]
     return Page(rows, int(total), page, pages)
+
+
+def weeks(session: Session, timezone: str = "UTC") -> list[Week]:
+    """The week menu: the weeks that hold flagged articles, newest first."""
+    return flagged_weeks(session, Article.risk_band.in_(BANDS), timezone)
 
 
 def choices(session: Session) -> dict[str, list[str]]:

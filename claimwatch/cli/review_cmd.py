@@ -40,7 +40,15 @@ def serve(obj: Context, host: str | None, port: int | None, dev: bool) -> None:
                 EX_CONFIG,
             )
         key = secrets.token_urlsafe(48)
-    app = create_app(obj.sessions(), config.web, key, config.schedule.failing_after)
+    app = create_app(
+        obj.sessions(),
+        config.web,
+        key,
+        config.schedule.failing_after,
+        timezone=config.digest.timezone,
+        seed_folders=config.seed_folders,
+        archive_dir=config.data_dir / "digests",
+    )
     host = host or config.web.host
     port = port or config.web.port
     click.echo(f"review workspace on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
