@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from core.config import DigestSettings
 from core.db import make_engine, upgrade
-from core.models import ArticleReview, AuditEntry, ClaimDecision
+from core.models import Article, ArticleReview, AuditEntry, ClaimDecision
+from reports.archive import write_archive
 from reports.digest import build_digest
 from reports.period import week_period
 from tests.conftest import ROOT, require, write_config
@@ -168,3 +169,59 @@ def test_hostile_article_renders_inert(served: Served, browser) -> None:  # type
     page.click("#text")
     assert dialogs == []
     assert page.title().endswith("· claimwatch review")
+
+
+INERT = """() => ({
+    scripts: document.querySelectorAll('script').length,
+    images: document.querySelectorAll('img').length,
+    handlers: [...document.querySelectorAll('*')].filter(
+        e => [...e.attributes].some(a => a.name.startsWith('on'))).length,
+    js_links: document.querySelectorAll('a[href^="javascript:"]').length,
+})"""
+
+
+def test_families_and_the_digest_archive_in_the_browser(  # type: ignore[no-untyped-def]
+    served: Served, browser, tmp_path: Path
+) -> None:
+    world = served.world
+    with world.sessions() as session:
+        hostile = session.get(Article, world.articles["kratom"])
+        assert hostile is not None
+        hostile.family = "miracle-listicle"  # the hostile title among a family's matches
+        session.commit()
+        digest = build_digest(session, week_period(2026, 47), DigestSettings())
+        write_archive(session, digest, tmp_path / "data" / "digests")  # the config's data_dir
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on(
+        "console",
+        lambda m: problems.append(f"{m.text} {m.location}") if m.type == "error" else None,
+    )
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    page.on("dialog", lambda dialog: (problems.append(dialog.message), dialog.dismiss()))
+    _log_in(page, served.url, "vera")
+
+    page.click('header a:has-text("Families")')
+    page.wait_for_url("**/families")
+    assert page.evaluate(INERT) == {"scripts": 0, "images": 0, "handlers": 0, "js_links": 0}
+    assert "<script>" in page.locator("main").inner_text()
+    page.click('a.family-link:has-text("miracle-listicle")')
+    page.wait_for_url("**/?family=miracle-listicle")
+    assert page.locator("tbody tr").count() == 2
+    page.goto(f"{served.url}/families/candidates")
+    assert page.locator("h1").inner_text() == "Candidate families"
+
+    page.click('header a:has-text("Digests")')
+    page.wait_for_url("**/digests")
+    page.click("a.digest-link")
+    page.wait_for_url("**/digests/2026-W47.html")
+    assert page.evaluate(INERT) == {"scripts": 0, "images": 0, "handlers": 0, "js_links": 0}
+    assert "<script>" in page.locator("body").inner_text()  # the hostile title, as text
+    assert page.title() and "pwned" not in page.title() and page.title() != "1"
+    page.click('a:has-text("All digests")')  # a link out of the sandboxed page
+    page.wait_for_url(f"{served.url}/digests")
+    assert page.locator("a.digest-link").count() == 1
+    assert problems == []  # no script error, no dialog, no style refused by the CSP
