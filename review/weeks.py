@@ -94,10 +94,10 @@ def flagged_weeks(session: Session, flagged: ColumnElement[bool], timezone: str)
             func.max(Article.changed_at),
         ).where(flagged)
     ).one()
-    moments = [m for m in bounds if m is not None]
-    if not moments:
+    known = [m for m in bounds if m is not None]
+    if not known:
         return []
-    low, high = min(moments), max(moments)
+    low, high = min(known), max(known)
     weeks = [week_of(low, timezone)]
     last = week_of(high, timezone)
     while weeks[-1].start < last.start and len(weeks) < MAX_WEEKS:
@@ -106,8 +106,16 @@ def flagged_weeks(session: Session, flagged: ColumnElement[bool], timezone: str)
     def bucket(column: Any) -> Any:
         return case(*((column < w.end, n) for n, w in enumerate(weeks)), else_=-1)
 
-    first, changed = bucket(Article.first_seen_at), bucket(Article.changed_at)
+    moments = (
+        select(
+            bucket(Article.first_seen_at).label("first"),
+            bucket(Article.changed_at).label("changed"),
+        )
+        .where(flagged)
+        .subquery()  # grouped outside: PostgreSQL sees a CASE with parameters as two expressions
+    )
     used: set[int] = set()
-    for a, b in session.execute(select(first, changed).where(flagged).group_by(first, changed)):
+    pairs = select(moments.c.first, moments.c.changed).group_by(moments.c.first, moments.c.changed)
+    for a, b in session.execute(pairs):
         used.update(n for n in (a, b) if n is not None and n >= 0)
     return [weeks[n] for n in sorted(used, reverse=True)]

@@ -1,13 +1,12 @@
 """The workspace's week filter, families pages and digest archive over HTTP (Starlette's
-TestClient), on a real SQLite database, real seed folders and a digest archive written by
-``reports``."""
+TestClient), on real SQLite and PostgreSQL databases, real seed folders and a digest archive
+written by ``reports``."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,6 @@ from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
 from core.config import DigestSettings, Web
-from core.db import make_engine, upgrade
 from core.document import from_text
 from core.models import Article, DigestSend, Source
 from reports.archive import write_archive
@@ -52,9 +50,9 @@ def _add(session, source: Source, slug: str, title: str, band: str | None, **kw)
 
 
 @pytest.fixture
-def pages(tmp_path: Path) -> Iterator[Pages]:
-    engine: Engine = make_engine(f"sqlite:///{tmp_path / 'review.db'}")
-    upgrade(engine)
+def pages(engine: Engine, tmp_path: Path) -> Pages:
+    """The review world (SQLite and PostgreSQL) with articles over four weeks, two families, a
+    candidate family's pages, and seed folders."""
     world = build(engine)
     ids: dict[str, int] = {}
     with world.sessions() as session:
@@ -109,8 +107,7 @@ def pages(tmp_path: Path) -> Iterator[Pages]:
         (seeds / folder / "FAMILY").write_text(name)
         body = text or "A Seed Heading\n- one point\n- another point\nSome prose for the seed."
         (seeds / folder / f"{folder}_seed.txt").write_text(body)
-    yield Pages(world, seeds, tmp_path / "digests", ids)
-    engine.dispose()
+    return Pages(world, seeds, tmp_path / "digests", ids)
 
 
 def client_for(pages: Pages, timezone: str = "UTC", page_size: int = 50) -> TestClient:
