@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -22,41 +21,23 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import (
-    FileResponse,
-    HTMLResponse,
-    PlainTextResponse,
-    RedirectResponse,
-    Response,
-)
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.config import Web
 from core.models import REVIEW_STATUSES, AuditEntry, Claim, User
 from review.auth import COOKIE, Sessions, Throttle, csrf_ok, verify_password
+from review.browse import Browse
+from review.context import Ctx, Handler, error, page
 from review.decisions import DecisionError, decide_claim, update_article
-from review.digests import archive, archived_file, media_type, page_csp
-from review.families import candidate_families, families
 from review.pages import article_page, sources_page
 from review.queue import BANDS, Filters, choices, queue, weeks
 from review.render import csp, render
-from review.seeds import SeedFamilies
 from review.users import all_users, by_name, may
 
 LOGIN_COOKIE = "claimwatch_login"
 LOGIN_MAX_AGE_S = 3600
-
-
-@dataclass(frozen=True, slots=True)
-class Ctx:
-    user: User
-    csrf: str
-    db: Session
-    form: FormData | None
-
-
-Handler = Callable[[Request, Ctx], Response]
 
 
 class SecurityHeaders:
@@ -117,8 +98,7 @@ class Workspace:
         self.db = sessions
         self.web = web
         self.timezone = timezone
-        self.seeds = SeedFamilies(seed_folders)
-        self.archive_dir = archive_dir
+        self.browse = Browse(timezone, seed_folders, archive_dir)
         self.sessions = Sessions(secret_key, web.session_max_age_s)
         self.login_tokens = URLSafeTimedSerializer(secret_key, salt="claimwatch-login")
         self.throttle = Throttle(web.login_attempts, web.login_window_s)
@@ -170,8 +150,7 @@ class Workspace:
             return response
 
     def error(self, user: User | None, csrf: str, status: int, title: str, detail: str) -> Response:
-        html = render("error.html", title=title, detail=detail, user=user, csrf=csrf, message=None)
-        return HTMLResponse(html, status_code=status)
+        return error(user, csrf, status, title, detail)
 
     def _cookie(
         self, request: Request, response: Response, name: str, value: str, age: int
@@ -194,9 +173,7 @@ class Workspace:
         return self._login_page(request, None, 200)
 
     def _page(self, ctx: Ctx, template: str, title: str, **values: Any) -> HTMLResponse:
-        """A page of a signed-in user: the template with the user, the CSRF token and no message."""
-        html = render(template, title=title, user=ctx.user, csrf=ctx.csrf, message=None, **values)
-        return HTMLResponse(html)
+        return page(ctx, template, title, **values)
 
     def _login_page(self, request: Request, message: str | None, status: int) -> Response:
         token = secrets.token_urlsafe(24)
@@ -342,50 +319,6 @@ class Workspace:
             entries=entries,
         )
 
-    def families(self, request: Request, ctx: Ctx) -> Response:
-        seeds, problem = self.seeds.load()
-        return self._page(
-            ctx,
-            "families.html",
-            "Families",
-            families=families(ctx.db, seeds),
-            problem=problem,
-        )
-
-    def candidates(self, request: Request, ctx: Ctx) -> Response:
-        looked_at, found = candidate_families(ctx.db)
-        return self._page(
-            ctx,
-            "candidates.html",
-            "Candidate families",
-            looked_at=looked_at,
-            candidates=found,
-        )
-
-    def digests(self, request: Request, ctx: Ctx) -> Response:
-        return self._page(
-            ctx,
-            "digests.html",
-            "Digests",
-            digests=archive(ctx.db, self.archive_dir, self.timezone),
-        )
-
-    def digest_file(self, request: Request, ctx: Ctx) -> Response:
-        name = str(request.path_params["name"])
-        if name == "index.html":  # the archive's own index: this page shows the same and more
-            return RedirectResponse("/digests", status_code=303)
-        path = archived_file(self.archive_dir, name)
-        if path is None:
-            return self.error(ctx.user, ctx.csrf, 404, "Not found", "There is no such file.")
-        if path.suffix != ".html":
-            download = {"content-disposition": f'attachment; filename="{path.name}"'}
-            plain = path.suffix == ".txt"
-            return FileResponse(
-                path, media_type=media_type(path), headers=None if plain else download
-            )
-        html = path.read_text(encoding="utf-8", errors="replace")
-        return HTMLResponse(html, headers={"content-security-policy": page_csp(html)})
-
     def routes(self) -> list[Route]:
         return [
             Route("/healthz", self.healthz, methods=["GET"]),
@@ -406,10 +339,7 @@ class Workspace:
             ),
             Route("/sources", self.page("viewer")(self.sources), methods=["GET"]),
             Route("/audit", self.page("admin")(self.audit), methods=["GET"]),
-            Route("/families", self.page("viewer")(self.families), methods=["GET"]),
-            Route("/families/candidates", self.page("viewer")(self.candidates), methods=["GET"]),
-            Route("/digests", self.page("viewer")(self.digests), methods=["GET"]),
-            Route("/digests/{name:path}", self.page("viewer")(self.digest_file), methods=["GET"]),
+            *self.browse.routes(self.page),
         ]
 
 
