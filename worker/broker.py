@@ -81,18 +81,24 @@ def build_broker(config: Config, client: Redis | None = None) -> Any:
 
 def enqueue_crawl(config: Config, source: str) -> str:
     """Put one crawl of ``source`` on the queue; returns the message id."""
-    from dramatiq import Message
-
     client = redis_client(config)
     try:
         check_reachable(client, str(config.cluster.broker_url))
-        broker = build_broker(config, client)
-        message = broker.enqueue(
-            Message(queue_name=QUEUE, actor_name=ACTOR, args=(source,), kwargs={}, options={})
-        )
-        return str(message.message_id)
+        return put_crawl(build_broker(config, client), source)
     finally:
         client.close()
+
+
+def put_crawl(broker: Any, source: str, delay_s: float | None = None) -> str:
+    """Put one crawl of ``source`` on ``broker``'s queue, after ``delay_s`` if given (Dramatiq's
+    delay queue, which a worker moves to the crawl queue when the time has come)."""
+    from dramatiq import Message
+
+    message: Message[Any] = Message(
+        queue_name=QUEUE, actor_name=ACTOR, args=(source,), kwargs={}, options={}
+    )
+    delay = int(delay_s * 1000) if delay_s else None
+    return str(broker.enqueue(message, delay=delay).message_id)
 
 
 def queue_depth(config: Config) -> int:

@@ -13,7 +13,15 @@ import threading
 from pathlib import Path
 
 from core.config import Config
-from worker.broker import ACTOR, QUEUE, build_broker, check_reachable, redis_client, shown
+from worker.broker import (
+    ACTOR,
+    QUEUE,
+    build_broker,
+    check_reachable,
+    put_crawl,
+    redis_client,
+    shown,
+)
 from worker.process import stop_all
 from worker.tasks import crawl_task
 
@@ -35,7 +43,13 @@ def run_worker(
     broker = build_broker(config, client)
 
     def crawl(source: str) -> None:
-        crawl_task(config, config_path, client, source)
+        crawl_task(
+            config,
+            config_path,
+            client,
+            source,
+            requeue=lambda name, delay: put_crawl(broker, name, delay),
+        )
 
     dramatiq.actor(broker=broker, actor_name=ACTOR, queue_name=QUEUE)(crawl)
     consumer = Worker(broker, worker_threads=concurrency, worker_timeout=1000)
