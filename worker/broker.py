@@ -1,7 +1,8 @@
 """The Dramatiq Redis broker both sides share: the daemon enqueues, ``claimwatch worker`` consumes.
 
 One queue, ``crawl``; one message per source crawl, carrying only the source's name (each machine
-reads the source from its own config). The broker has no Dramatiq middleware: no retries (the
+reads the source from its own config), and one per digest or housekeeping run the daemon
+enqueues (actors ``digest`` and ``housekeeping``, no arguments). The broker has no Dramatiq middleware: no retries (the
 schedule is the retry, and a crawl records its own failure), no Dramatiq time limit (the crawl
 process has its own, ``schedule.crawl_time_limit_s``). Settings read, from ``[cluster]``:
 ``broker_url``, ``namespace``, ``heartbeat_timeout_s``.
@@ -17,6 +18,7 @@ from core.config import Config
 
 QUEUE = "crawl"
 ACTOR = "crawl"
+JOB_ACTORS = ("digest", "housekeeping")  # the daemon's other jobs, run by a worker with [cluster]
 #: Out of a million broker commands, how many also run the queue maintenance that puts a dead
 #: worker's unacknowledged messages back on the queue (Dramatiq's default is 1,000). Every one
 #: here: only a command on the crawl queue restores that queue's messages, and an idle worker sends
@@ -81,10 +83,21 @@ def build_broker(config: Config, client: Redis | None = None) -> Any:
 
 def enqueue_crawl(config: Config, source: str) -> str:
     """Put one crawl of ``source`` on the queue; returns the message id."""
+    return enqueue(config, ACTOR, source)
+
+
+def enqueue_job(config: Config, actor: str) -> str:
+    """Put one run of the daemon's ``digest`` or ``housekeeping`` job on the queue."""
+    if actor not in JOB_ACTORS:
+        raise ValueError(f"no such job: {actor!r} (one of {', '.join(JOB_ACTORS)})")
+    return enqueue(config, actor)
+
+
+def enqueue(config: Config, actor: str, *args: str) -> str:
     client = redis_client(config)
     try:
         check_reachable(client, str(config.cluster.broker_url))
-        return put_crawl(build_broker(config, client), source)
+        return put_message(build_broker(config, client), actor, *args)
     finally:
         client.close()
 
@@ -92,17 +105,22 @@ def enqueue_crawl(config: Config, source: str) -> str:
 def put_crawl(broker: Any, source: str, delay_s: float | None = None) -> str:
     """Put one crawl of ``source`` on ``broker``'s queue, after ``delay_s`` if given (Dramatiq's
     delay queue, which a worker moves to the crawl queue when the time has come)."""
+    return put_message(broker, ACTOR, source, delay_s=delay_s)
+
+
+def put_message(broker: Any, actor: str, *args: str, delay_s: float | None = None) -> str:
     from dramatiq import Message
 
     message: Message[Any] = Message(
-        queue_name=QUEUE, actor_name=ACTOR, args=(source,), kwargs={}, options={}
+        queue_name=QUEUE, actor_name=actor, args=args, kwargs={}, options={}
     )
     delay = int(delay_s * 1000) if delay_s else None
     return str(broker.enqueue(message, delay=delay).message_id)
 
 
 def queue_depth(config: Config) -> int:
-    """Crawls on the queue: waiting, or taken by a worker and not yet done (Dramatiq's qsize)."""
+    """Messages on the queue (crawls, digests, housekeeping): waiting, delayed, or taken by a
+    worker and not yet done (Dramatiq's qsize)."""
     client = redis_client(config)
     try:
         check_reachable(client, str(config.cluster.broker_url))

@@ -1,5 +1,8 @@
 """``run_worker``: a Dramatiq worker on the ``crawl`` queue until told to stop.
 
+Its actors: ``crawl`` (a source's crawl), ``digest`` and ``housekeeping`` (the daemon's other
+jobs, enqueued by it with ``[cluster]``), all in worker/tasks.py.
+
 It takes one crawl per thread (``concurrency`` threads) and prefetches no more than it runs, so a
 waiting crawl stays on the queue for an idle worker rather than in a busy one's memory. Its
 heartbeat (every broker command it sends) tells the others it is alive; when it dies, the crawls
@@ -15,6 +18,7 @@ from pathlib import Path
 from core.config import Config
 from worker.broker import (
     ACTOR,
+    JOB_ACTORS,
     QUEUE,
     build_broker,
     check_reachable,
@@ -23,7 +27,7 @@ from worker.broker import (
     shown,
 )
 from worker.process import stop_all
-from worker.tasks import crawl_task
+from worker.tasks import crawl_task, job_task
 
 logger = logging.getLogger("claimwatch.worker")
 
@@ -52,6 +56,12 @@ def run_worker(
         )
 
     dramatiq.actor(broker=broker, actor_name=ACTOR, queue_name=QUEUE)(crawl)
+    for job in JOB_ACTORS:
+
+        def run_job(job: str = job) -> None:
+            job_task(config, config_path, client, job)
+
+        dramatiq.actor(broker=broker, actor_name=job, queue_name=QUEUE)(run_job)
     consumer = Worker(broker, worker_threads=concurrency, worker_timeout=1000)
     consumer.queue_prefetch = concurrency
     consumer.start()
