@@ -5,7 +5,8 @@ jobs, enqueued by it with ``[cluster]``), all in worker/tasks.py.
 
 It takes one crawl per thread (``concurrency`` threads) and prefetches no more than it runs, so a
 waiting crawl stays on the queue for an idle worker rather than in a busy one's memory. Its
-heartbeat (every broker command it sends) tells the others it is alive; when it dies, the crawls
+heartbeat (every broker command it sends) tells the others it is alive, and its own heartbeat
+key (worker/cluster.py) tells ``claimwatch status`` what it is running; when it dies, the crawls
 it had taken go back on the queue after ``[cluster] heartbeat_timeout_s``.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from core.config import Config
@@ -26,6 +28,7 @@ from worker.broker import (
     redis_client,
     shown,
 )
+from worker.cluster import Heartbeat
 from worker.process import stop_all
 from worker.tasks import crawl_task, job_task
 
@@ -45,21 +48,36 @@ def run_worker(
     client = redis_client(config)
     check_reachable(client, url)
     broker = build_broker(config, client)
+    beat = Heartbeat(
+        client,
+        config.cluster.namespace,
+        config.cluster.heartbeat_timeout_s,
+        concurrency,
+        time.time(),
+    ).start()
 
     def crawl(source: str) -> None:
-        crawl_task(
-            config,
-            config_path,
-            client,
-            source,
-            requeue=lambda name, delay: put_crawl(broker, name, delay),
-        )
+        beat.doing(f"crawl {source}", True)
+        try:
+            crawl_task(
+                config,
+                config_path,
+                client,
+                source,
+                requeue=lambda name, delay: put_crawl(broker, name, delay),
+            )
+        finally:
+            beat.doing(f"crawl {source}", False)
 
     dramatiq.actor(broker=broker, actor_name=ACTOR, queue_name=QUEUE)(crawl)
     for job in JOB_ACTORS:
 
         def run_job(job: str = job) -> None:
-            job_task(config, config_path, client, job)
+            beat.doing(job, True)
+            try:
+                job_task(config, config_path, client, job)
+            finally:
+                beat.doing(job, False)
 
         dramatiq.actor(broker=broker, actor_name=job, queue_name=QUEUE)(run_job)
     consumer = Worker(broker, worker_threads=concurrency, worker_timeout=1000)
@@ -76,5 +94,6 @@ def run_worker(
     logger.info("stopping: running crawls are asked to stop")
     threading.Thread(target=stop_all, daemon=True).start()
     consumer.stop()
+    beat.stop()
     broker.close()
     logger.info("worker stopped")
