@@ -60,9 +60,10 @@ def crawl_job(config_path: str | None, source: str) -> int:
         return 0
     if config.cluster.broker_url:
         # [cluster]: a worker runs the crawl (worker/tasks.py), under the source's Redis lock.
-        from worker.broker import enqueue_crawl
+        from worker.broker import enqueue_crawl, until_sent
 
-        message_id = enqueue_crawl(config, source)
+        limit = config.schedule.crawl_time_limit_s
+        message_id = until_sent(lambda: enqueue_crawl(config, source), limit)
         logger.info("crawl %s enqueued for the workers (message %s)", source, message_id)
         return 0
     path = Path(config_path) if config_path else None
@@ -72,12 +73,14 @@ def crawl_job(config_path: str | None, source: str) -> int:
 
 
 def _enqueued(config: Config, job: str) -> bool:
-    """With ``[cluster]``: ``job`` is put on the queue for a worker (worker/tasks.py)."""
+    """With ``[cluster]``: ``job`` is put on the queue for a worker (worker/tasks.py), tried
+    again while Redis is unreachable, up to the crawl time limit."""
     if not config.cluster.broker_url:
         return False
-    from worker.broker import enqueue_job
+    from worker.broker import enqueue_job, until_sent
 
-    message_id = enqueue_job(config, job)
+    limit = config.schedule.crawl_time_limit_s
+    message_id = until_sent(lambda: enqueue_job(config, job), limit)
     logger.info("%s enqueued for the workers (message %s)", job, message_id)
     return True
 

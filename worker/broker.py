@@ -10,6 +10,9 @@ process has its own, ``schedule.crawl_time_limit_s``). Settings read, from ``[cl
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from redis import Redis
@@ -26,6 +29,10 @@ JOB_ACTORS = ("digest", "housekeeping")  # the daemon's other jobs, run by a wor
 #: past its heartbeat timeout. The maintenance is two sorted-set range queries when nobody died.
 MAINTENANCE_CHANCE = 1_000_000
 CONNECT_TIMEOUT_S = 5.0
+#: Waits between tries of an enqueue while Redis is unreachable (restarting, failing over); the
+#: last one repeats until the caller's limit.
+ENQUEUE_WAITS_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+logger = logging.getLogger("claimwatch.scheduler")
 
 
 class BrokerUnreachable(RuntimeError):
@@ -94,12 +101,40 @@ def enqueue_job(config: Config, actor: str) -> str:
 
 
 def enqueue(config: Config, actor: str, *args: str) -> str:
+    from redis.exceptions import RedisError
+
     client = redis_client(config)
     try:
         check_reachable(client, str(config.cluster.broker_url))
-        return put_message(build_broker(config, client), actor, *args)
+        try:
+            return put_message(build_broker(config, client), actor, *args)
+        except RedisError as exc:  # gone between the ping and the enqueue
+            url = shown(str(config.cluster.broker_url))
+            raise BrokerUnreachable(f"cannot reach Redis at {url}: {exc}") from None
     finally:
         client.close()
+
+
+def until_sent(
+    send: Callable[[], str],
+    give_up_after_s: float,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> str:
+    """``send()``, tried again while Redis is unreachable (:data:`ENQUEUE_WAITS_S` apart) until
+    it works or ``give_up_after_s`` has passed; then the last :class:`BrokerUnreachable` is
+    raised. So a crawl that falls due while Redis restarts is enqueued once it is back."""
+    deadline = clock() + give_up_after_s
+    for attempt in range(1_000_000):
+        try:
+            return send()
+        except BrokerUnreachable as exc:
+            wait = ENQUEUE_WAITS_S[min(attempt, len(ENQUEUE_WAITS_S) - 1)]
+            if clock() + wait > deadline:
+                raise
+            logger.warning("%s; trying again in %.0f s", exc, wait)
+            sleep(wait)
+    raise AssertionError("unreachable")
 
 
 def put_crawl(broker: Any, source: str, delay_s: float | None = None) -> str:
