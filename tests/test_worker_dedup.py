@@ -1,6 +1,7 @@
 """Dedup across workers: an article one worker's crawl stores is seen by the near-duplicate check
-of a crawl another worker had already started (its index refreshed from the shared PostgreSQL
-while it runs). Two real workers on the loopback Redis, two loopback sites."""
+of a crawl another worker had already started (its index refreshed from the shared database while
+it runs): the refresh itself on SQLite and PostgreSQL, then two real workers on the loopback Redis
+and PostgreSQL crawling two loopback sites."""
 
 from __future__ import annotations
 
@@ -10,21 +11,28 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from core.config import load_config
-from core.db import sessions_for
+from core.db import session_factory, sessions_for
+from core.document import from_text
 from core.models import Article, CrawlRun, Source
 from crawler.demo.server import SiteHandler, SiteServer
+from pipeline.dedup.engine import Deduper
+from pipeline.dedup.pipeline import IndexRefresher, load_index, resolver
+from pipeline.store import store_batch
 from tests.conftest import REDIS_URL, ROOT, postgres_url, run_cli
-from tests.dedup_texts import NEWS_TEXT, as_html
+from tests.dedup_texts import MEDICAL_TEXT, NEWS_TEXT, as_html
 from tests.sites import sitemap_xml
+from tests.test_store import ids, page
 from worker.broker import enqueue_crawl, queue_depth
 
+__all__ = ["ids"]  # the fixture, shared with test_store
 TITLE = "Riverside council approves protected cycle lanes on Harbour Road"
 
 
@@ -166,3 +174,31 @@ politeness = {{ concurrency = 1 }}
     assert spun.near_of == first.canonical_url
     assert spun.near_similarity is not None and 0.5 < spun.near_similarity < 1.0
     assert first.near_of is None
+
+
+def test_the_index_takes_in_what_another_process_stored(engine: Engine, ids: dict) -> None:
+    now = datetime.now(UTC)
+    mine = Deduper({})  # this crawl's index, loaded at its start: nothing stored yet
+    refresher = IndexRefresher(mine, engine, every_s=0)
+    assert load_index(mine, engine) == 0
+    other = Deduper({})  # another worker's crawl stores the original
+    original = page("cycle-lanes", NEWS_TEXT, when=now)
+    assert original.document is not None
+    original.dedup = other.analyze(original.document)
+    with session_factory(engine)() as session:
+        store_batch(session, [original], ids)
+    copy = from_text(respun(NEWS_TEXT), url="https://copy.example/harbour-lanes")
+    assert mine.analyze(copy, resolve=resolver(engine)).near.of is None  # not yet seen
+    assert refresher.maybe_refresh() == 1
+    assert refresher.maybe_refresh() == 0  # not added twice
+    near = mine.analyze(copy, resolve=resolver(engine)).near
+    assert (near.kind, near.of) == ("article", "https://news.example.org/cycle-lanes")
+    # What this process indexed itself is not added again once stored.
+    own = page("own", MEDICAL_TEXT, when=now)
+    assert own.document is not None
+    own.dedup = mine.analyze(own.document)
+    mine.remember("https://news.example.org/own", own.document.text, own.dedup.signature)
+    with session_factory(engine)() as session:
+        store_batch(session, [own], ids)
+    assert refresher.refresh() == 0
+    assert len(mine.index) == 2  # the original and this crawl's own article, once each
