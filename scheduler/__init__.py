@@ -10,6 +10,9 @@ It holds no business logic. Every job starts work elsewhere:
   a week of downtime never skips or repeats one;
 * ``housekeeping`` drops raw HTML past its retention and compacts the database.
 
+With ``[cluster] broker_url`` set, each job puts its work on the Redis queue for the workers
+(worker/) instead of doing it, and tries the enqueue again while Redis is unreachable.
+
 Jobs live in an APScheduler 3 ``SQLAlchemyJobStore`` on the project database and are replaced by
 id from the configuration at every start (jobs of removed sources are deleted). ``coalesce`` and
 ``max_instances=1`` hold for all; the misfire grace time of each job is its own period, so a job

@@ -3,7 +3,7 @@
 Each starts work elsewhere: a crawl or a digest runs as a ``claimwatch`` command in its own process
 (with a time limit; asked to stop, then killed), housekeeping calls the pipeline's functions. A
 source that keeps failing is crawled less often (:func:`backoff`, :func:`should_skip`). With
-``[cluster] broker_url`` set, a crawl job enqueues the crawl for the workers (worker/) instead.
+``[cluster] broker_url`` set, each job enqueues its work for the workers (worker/) instead.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from core.config import Config, load_config
 from scheduler.triggers import period_of, trigger_for
 from worker.process import cli_command, run_process
 from worker.process import stop_all as stop_all  # the daemon's signal handling stops them
+from worker.tasks import run_digest, run_housekeeping
 
 logger = logging.getLogger("claimwatch.scheduler")
 MAX_BACKOFF_FACTOR = 16
@@ -59,9 +60,10 @@ def crawl_job(config_path: str | None, source: str) -> int:
         return 0
     if config.cluster.broker_url:
         # [cluster]: a worker runs the crawl (worker/tasks.py), under the source's Redis lock.
-        from worker.broker import enqueue_crawl
+        from worker.broker import enqueue_crawl, until_sent
 
-        message_id = enqueue_crawl(config, source)
+        limit = config.schedule.crawl_time_limit_s
+        message_id = until_sent(lambda: enqueue_crawl(config, source), limit)
         logger.info("crawl %s enqueued for the workers (message %s)", source, message_id)
         return 0
     path = Path(config_path) if config_path else None
@@ -70,22 +72,30 @@ def crawl_job(config_path: str | None, source: str) -> int:
     return code
 
 
+def _enqueued(config: Config, job: str) -> bool:
+    """With ``[cluster]``: ``job`` is put on the queue for a worker (worker/tasks.py), tried
+    again while Redis is unreachable, up to the crawl time limit."""
+    if not config.cluster.broker_url:
+        return False
+    from worker.broker import enqueue_job, until_sent
+
+    limit = config.schedule.crawl_time_limit_s
+    message_id = until_sent(lambda: enqueue_job(config, job), limit)
+    logger.info("%s enqueued for the workers (message %s)", job, message_id)
+    return True
+
+
 def digest_job(config_path: str | None) -> int:
     config = load_config(Path(config_path) if config_path else None)
-    args = ["digest", "--send"] if config.mail.enabled else ["digest"]
-    path = Path(config_path) if config_path else None
-    code = run_process(cli_command(path, *args), config.schedule.crawl_time_limit_s)
+    if _enqueued(config, "digest"):
+        return 0
+    code = run_digest(config, Path(config_path) if config_path else None)
     logger.info("digest finished with exit code %s", code)
     return code
 
 
 def housekeeping_job(config_path: str | None) -> str:
-    from core.db import engine_for, sessions_for
-    from pipeline.housekeeping import compact, expire_raw_html
-
     config = load_config(Path(config_path) if config_path else None)
-    with sessions_for(config.db_url)() as session:
-        expired = expire_raw_html(session, datetime.now(UTC), config.schedule.raw_html_days)
-    done = compact(engine_for(config.db_url))
-    logger.info("housekeeping: raw HTML dropped from %d articles; database %s", expired, done)
-    return done
+    if _enqueued(config, "housekeeping"):
+        return "enqueued"
+    return run_housekeeping(config)

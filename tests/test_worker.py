@@ -148,7 +148,7 @@ def test_daemon_crawl_job_enqueues_with_cluster(
     broker.close()
     shown = run_cli("--config", str(path), "status", timeout=60)
     assert shown.returncode == 0, shown.stderr
-    assert "cluster: redis://127.0.0.1:6379/0, 1 crawl(s) queued or running" in shown.stdout
+    assert "cluster: redis://127.0.0.1:6379/0, 1 message(s) queued or running" in shown.stdout
 
 
 @pytest.mark.slow

@@ -23,15 +23,22 @@ def lock_key(namespace: str, source: str) -> str:
     return f"{namespace}:lock:source:{source}"
 
 
+def job_lock_key(namespace: str, job: str) -> str:
+    """The lock of the daemon's ``digest`` or ``housekeeping`` job run by a worker."""
+    return f"{namespace}:lock:job:{job}"
+
+
 class SourceLock:
     """``acquire()`` (non-blocking: ``False`` when another worker holds it), renewed while held,
     ``release()``. A lock whose renewal failed (it expired, and maybe another worker took it)
     says so: :attr:`lost`."""
 
-    def __init__(self, client: Redis, namespace: str, source: str, ttl_s: float) -> None:
+    def __init__(
+        self, client: Redis, namespace: str, source: str, ttl_s: float, key: str | None = None
+    ) -> None:
         if ttl_s <= 0:
             raise ValueError("ttl_s must be more than 0")
-        self.key = lock_key(namespace, source)
+        self.key = key or lock_key(namespace, source)
         self.ttl_s = ttl_s
         self._lock: Any = client.lock(self.key, timeout=ttl_s, blocking=False, thread_local=False)
         self._stop = threading.Event()

@@ -184,15 +184,9 @@ def status(obj: Context, check: bool) -> None:
 
 
 def _print_cluster(config: Config) -> None:
-    from worker.broker import BrokerUnreachable, queue_depth, shown
+    from claimwatch.cli.cluster_status import print_cluster
 
-    url = shown(str(config.cluster.broker_url))
-    try:
-        depth = queue_depth(config)
-    except BrokerUnreachable as exc:
-        click.secho(f"cluster: {exc}", fg="red")
-        return
-    click.echo(f"cluster: {url}, {depth} crawl(s) queued or running")
+    print_cluster(config)
 
 
 def _print_ledger(session: Any) -> None:

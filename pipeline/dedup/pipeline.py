@@ -3,10 +3,14 @@
 At start it loads the seed families and rebuilds the LSH index from the signatures stored with every
 article; each item is then compared (off the reactor thread) and remembered, so later pages of the
 same crawl are compared with it too. Matched articles' URLs and texts are read from the database
-only when needed for evidence.
+only when needed for evidence. While the crawl runs, the articles other processes store (another
+crawl, another machine's worker) are added to the index too, every ``REFRESH_S`` seconds at most
+(:class:`IndexRefresher`).
 
 Stats: ``dedup/template_match``, ``dedup/template_match/<family>``, ``dedup/near_seed``,
-``dedup/near_article``, ``dedup/unique``, ``dedup/indexed`` (signatures loaded at start).
+``dedup/near_article``, ``dedup/unique``, ``dedup/indexed`` (signatures loaded at start),
+``dedup/refreshed`` (signatures other processes stored, added while crawling),
+``dedup/refresh_error``.
 Settings read: ``CLAIMWATCH_SEED_FOLDERS``, ``CLAIMWATCH_NEAR_THRESHOLD``,
 ``CLAIMWATCH_TEMPLATE_THRESHOLD``, and ``CLAIMWATCH_DB_URL`` (absent: the seeds only, no stored
 articles).
@@ -15,15 +19,19 @@ articles).
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from core.db import engine_for
-from core.models import Article
+from core.models import Article, utcnow
 from pipeline.dedup.engine import Deduper, DedupResult
 from pipeline.dedup.minhash import from_bytes
 from pipeline.dedup.seeds import load_families
@@ -64,6 +72,80 @@ def load_index(deduper: Deduper, engine: Engine) -> int:
         return deduper.load((row_id, from_bytes(blob)) for row_id, blob in rows if blob)
 
 
+logger = logging.getLogger(__name__)
+REFRESH_S = 2.0  # the index takes in what other processes stored at most this often
+#: How far before the last refresh the next one looks. An article's ``changed_at`` is its fetch
+#: time on the machine that fetched it, and it is committed up to a batch's wait and its retries
+#: later (pipeline/store.py: about 15 s at worst), so the window is well past that plus clock skew.
+REFRESH_LAG = timedelta(seconds=120)
+
+
+class IndexRefresher:
+    """Adds to a deduper's index the articles stored (or changed) since the last look, by
+    ``changed_at``, so near-duplicates are found across processes sharing one database. Articles
+    this process indexed itself (:meth:`Deduper.remember`) are skipped; an article already
+    indexed with the same ``changed_at`` is not added twice. A changed article is added with its
+    new signature (the old one stays; a match reads the current text)."""
+
+    def __init__(
+        self,
+        deduper: Deduper,
+        engine: Engine,
+        every_s: float = REFRESH_S,
+        lag: timedelta = REFRESH_LAG,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.deduper, self.engine, self.every_s, self.lag, self.now = (
+            deduper,
+            engine,
+            every_s,
+            lag,
+            now,
+        )
+        self.since = now() - lag
+        self.seen = self._recent()  # in the window, so in the full load that follows
+        self.due = time.monotonic() + every_s
+
+    def _recent(self) -> dict[int, datetime]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Article.id, Article.changed_at).where(Article.changed_at >= self.since)
+            )
+            return {row_id: changed for row_id, changed in rows}
+
+    def maybe_refresh(self) -> int:
+        """:meth:`refresh` if ``every_s`` has passed since the last one; returns rows added."""
+        if time.monotonic() < self.due:
+            return 0
+        return self.refresh()
+
+    def refresh(self) -> int:
+        started = self.now()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(Article.id, Article.canonical_url, Article.changed_at, Article.minhash)
+                .where(Article.changed_at >= self.since, Article.minhash.is_not(None))
+                .order_by(Article.id)
+            ).all()
+        mine = {url for url, _ in self.deduper.local.values()} if rows else set()
+        fresh = []
+        for row_id, url, changed, blob in rows:
+            if self.seen.get(row_id) == changed or url in mine or not blob:
+                continue
+            self.seen[row_id] = changed
+            fresh.append((row_id, from_bytes(blob)))
+        added = self.deduper.load(fresh)
+        self.since = started - self.lag
+        self.seen = {k: v for k, v in self.seen.items() if _aware(v) >= _aware(self.since)}
+        self.due = time.monotonic() + self.every_s
+        return added
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes, PostgreSQL aware ones."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
 def resolver(engine: Engine) -> Callable[[int], tuple[str, str] | None]:
     """Article id -> (canonical URL, text), read when a match needs showing."""
 
@@ -84,6 +166,7 @@ class DedupPipeline:
         self.engine = engine_for(db_url) if db_url else None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dedup")
         self.resolve = resolver(self.engine) if self.engine is not None else None
+        self.refresher: IndexRefresher | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DedupPipeline:
@@ -96,6 +179,8 @@ class DedupPipeline:
         return cls(crawler.stats, deduper, settings.get("CLAIMWATCH_DB_URL"))
 
     def open_spider(self, spider: Any = None) -> None:
+        if self.engine is not None:
+            self.refresher = IndexRefresher(self.deduper, self.engine)  # before the full load
         indexed = load_index(self.deduper, self.engine) if self.engine is not None else 0
         self.stats.set_value("dedup/indexed", indexed)
 
@@ -106,9 +191,20 @@ class DedupPipeline:
         doc = item.document
         assert doc is not None
         url = doc.canonical_url or item.url
+        if self.refresher is not None:
+            self._refresh(self.refresher)
         result = self.deduper.analyze(doc, resolve=self.resolve, exclude_url=url)
         self.deduper.remember(url, doc.text, result.signature)
         return result
+
+    def _refresh(self, refresher: IndexRefresher) -> None:
+        """What other processes stored, into the index; a database error only delays it."""
+        try:
+            self.stats.inc_value("dedup/refreshed", refresher.maybe_refresh())
+        except SQLAlchemyError as exc:
+            refresher.due = time.monotonic() + refresher.every_s
+            self.stats.inc_value("dedup/refresh_error")
+            logger.warning("could not refresh the dedup index (next try soon): %s", exc)
 
     async def process_item(self, item: Page, spider: Any = None) -> Page:
         if item.not_modified or item.document is None:
