@@ -3,7 +3,8 @@
 At start it loads the seed families and rebuilds the LSH index from the signatures stored with every
 article; each item is then compared (off the reactor thread) and remembered, so later pages of the
 same crawl are compared with it too. Matched articles' URLs and texts are read from the database
-only when needed for evidence.
+only when needed for evidence. A signature a worker process computed with the extraction
+(``item.signature``, :mod:`pipeline.page_work`) is used as it is; matching stays here.
 
 Stats: ``dedup/template_match``, ``dedup/template_match/<family>``, ``dedup/near_seed``,
 ``dedup/near_article``, ``dedup/unique``, ``dedup/indexed`` (signatures loaded at start).
@@ -25,7 +26,7 @@ from sqlalchemy import Engine, select
 from core.db import engine_for
 from core.models import Article
 from pipeline.dedup.engine import Deduper, DedupResult
-from pipeline.dedup.minhash import from_bytes
+from pipeline.dedup.minhash import Signature, from_bytes
 from pipeline.dedup.seeds import load_families
 from pipeline.settings import required
 
@@ -43,6 +44,7 @@ class Page(Protocol):
     url: str
     not_modified: bool
     document: Document | None
+    signature: Signature | None
     dedup: DedupResult | None
 
 
@@ -106,7 +108,9 @@ class DedupPipeline:
         doc = item.document
         assert doc is not None
         url = doc.canonical_url or item.url
-        result = self.deduper.analyze(doc, resolve=self.resolve, exclude_url=url)
+        result = self.deduper.analyze(
+            doc, resolve=self.resolve, exclude_url=url, signature=item.signature
+        )
         self.deduper.remember(url, doc.text, result.signature)
         return result
 
