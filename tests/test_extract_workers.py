@@ -397,3 +397,31 @@ def test_a_worker_answer_is_what_the_stages_compute_in_process() -> None:
         "<html><body><a href='/x'>x</a></body></html>", "https://a.example/", 0, None, Scoring()
     )
     assert listing.extraction.document is None and listing.signature is None
+
+
+def test_the_crawl_runs_page_work_with_the_scoring_settings(tmp_path: Path) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from core.config import load_config
+    from crawler.scrapy_settings import build_settings
+    from crawler.spiders.articles import ArticleSpider
+    from pipeline.page_work import PageWorkPipeline, Scoring, work_page
+
+    env = {
+        "CLAIMWATCH_DATA_DIR": str(tmp_path),
+        "CLAIMWATCH_CRAWL__MIN_ARTICLE_CHARS": "123",
+        "CLAIMWATCH_CRAWL__EXTRACT_PROCESSES": "3",
+        "CLAIMWATCH_RULES__MODEL": "rules-only",
+    }
+    settings = build_settings(load_config(None, env=env))
+    assert "pipeline.page_work.PageWorkPipeline" in settings["ITEM_PIPELINES"]
+    assert "pipeline.extract.ExtractPipeline" not in settings["ITEM_PIPELINES"]
+    stage = PageWorkPipeline.from_crawler(get_crawler(ArticleSpider, settings_dict=settings))
+    try:
+        assert stage.pool is not None
+        assert (stage.min_chars, stage.pool.processes) == (123, 3)
+        assert stage.scoring == Scoring(None, "{}", "rules-only")
+    finally:
+        stage.close_spider()
+    work = work_page(_claims_page(0), "https://a.example/r", 0, None, stage.scoring)
+    assert work.score is not None and work.score.model_sha256 == ""  # rules only: no weights
