@@ -3,11 +3,15 @@
 On the 181 AEB pages (read in place, as ``extraction_quality.py`` does), in one process:
 
 * extraction: ``extract_html`` as the pipeline calls it, with trafilatura's ``fast=True``, with
-  htmldate's extensive (free-text) date search off, both, and with a date given by the sitemap or
+  ``favor_precision`` or ``favor_recall`` (alone and with ``fast``), with htmldate's extensive
+  (free-text) date search off, and with a date given by the sitemap or
   feed (no date search: the AEB pages come without one, so a fixed date stands in; its F1 is the
   default's, as the date is not text); each with its AEB F1 (``ws`` and
   ``aeb``, the metrics of ``extraction_quality.py``) and its pages without text. The variants run
   interleaved, page by page, in a rotating order, so machine load falls on all of them alike.
+* the stages around extraction (dedup with and without a given signature, the signing alone,
+  scoring) and the crawl process's side of a worker round trip, for the pipeline with extraction
+  alone in the workers and with signing and scoring there too (:mod:`pipeline.page_work`);
 * compression of the raw HTML (the store's ``raw_html_gz``): gzip level 6 (the old setting), gzip
   level 1, zlib level 1 and zstd level 3 where ``backports.zstd`` or ``compression.zstd`` is
   importable; CPU µs per page and the stored size.
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import pickle
 import statistics
 import time
 import zlib
@@ -44,10 +49,65 @@ def _variant(**options: Any) -> Extractor:
 VARIANTS: dict[str, Extractor] = {
     "default": _variant(),
     "fast=True": _variant(fast=True),
+    "favor_precision": _variant(favor_precision=True),
+    "favor_recall": _variant(favor_recall=True),
+    "fast + favor_precision": _variant(fast=True, favor_precision=True),
+    "fast + favor_recall": _variant(fast=True, favor_recall=True),
     "extensive_dates=False": _variant(extensive_dates=False),
-    "fast + extensive_dates=False": _variant(fast=True, extensive_dates=False),
     "date given by the listing": _variant(listed="2026-11-30"),
 }
+
+
+def stage_split(pages: list[Page]) -> dict[str, float]:
+    """CPU ms per page of the stages around extraction, and of the crawl process's side of a
+    worker round trip (pickling the call, unpickling the answer), as the pipeline runs them
+    with the extraction alone in a worker (``before``) and with extraction, dedup signing and
+    scoring there (``after``, :mod:`pipeline.page_work`). Interleaved page by page."""
+    from pipeline.claims import default_rules, score_document
+    from pipeline.claims.learned import default_model
+    from pipeline.dedup.pipeline import build_deduper
+    from pipeline.page_work import PageWork, Scoring
+
+    seeds = Path(__file__).resolve().parents[1] / "seeds"
+    deduper = build_deduper([seeds], 0.3, 0.5)
+    rules, model = default_rules(), default_model()
+    parts: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "sign",
+            "dedup, signing included",
+            "dedup, signature given",
+            "score",
+            "round trip, extraction only",
+            "round trip, page work",
+        )
+    }
+
+    def timed(name: str, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        out = call(*args, **kwargs)
+        parts[name].append(time.process_time() - start)
+        return out
+
+    def round_trip(call: tuple[Any, ...], answer: bytes) -> None:
+        pickle.loads(answer)
+        pickle.dumps(call)
+
+    for page in pages:
+        extraction = extract_html(page.html, page.url, min_chars=0)
+        doc = extraction.document
+        if doc is None:
+            continue
+        signature = timed("sign", deduper.hasher.sign, doc.text)
+        timed("dedup, signing included", deduper.analyze, doc)
+        timed("dedup, signature given", deduper.analyze, doc, signature=signature)
+        score = timed("score", score_document, doc, rules, model)
+        call = (page.html, page.url, 400, None)
+        before = pickle.dumps(extraction)
+        after = pickle.dumps(PageWork(extraction, signature, score))
+        timed("round trip, extraction only", round_trip, call, before)
+        timed("round trip, page work", round_trip, (*call, Scoring()), after)
+    return {name: 1000 * statistics.fmean(values) for name, values in parts.items()}
 
 
 def _compressors() -> dict[str, Callable[[bytes], bytes]]:
@@ -108,6 +168,23 @@ def main(argv: list[str] | None = None) -> None:
             f"| {name} | {f1['ws']:.3f} | {f1['aeb']:.3f} | {empty} "
             f"| {mean:.1f} / {median:.1f} | {ratio:.2f} |"
         )
+
+    split = stage_split(pages)
+    results["stages"] = split
+    crawl_before = (
+        split["round trip, extraction only"] + split["dedup, signing included"] + split["score"]
+    )
+    crawl_after = split["round trip, page work"] + split["dedup, signature given"]
+    print("\n| stage (CPU ms/page, mean over the pages with text) | ms |")
+    print("|---|---:|")
+    for name, value in split.items():
+        print(f"| {name} | {value:.2f} |")
+    print(
+        f"\ncrawl process per page, extraction alone in the workers: {crawl_before:.2f} ms; "
+        f"with signing and scoring there too: {crawl_after:.2f} ms "
+        f"({crawl_after / max(crawl_before, 1e-9):.2f}×); moved to the workers: "
+        f"{split['sign'] + split['score']:.2f} ms"
+    )
 
     bodies = [page.html.encode("utf-8") for page in pages]
     compressors = _compressors()

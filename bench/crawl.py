@@ -23,7 +23,18 @@ records how much CPU other processes used meanwhile and is redone (``--retries``
 ``--profile`` adds one profiled crawl of each kind per level (cProfile with per-thread CPU clocks
 in every thread of the worker) and prints the CPU per thread and the top costs.
 
-Run: ``.venv/bin/python bench/crawl.py [--rounds 5] [--levels 16:8,16:2] [--latency-ms 0]``.
+``--sites N`` is the many-sites scenario instead: N sites, one per loopback address (127.0.0.2,
+127.0.0.3, ...; one server process, one port), each serving 25 of the AEB pages with its own
+sitemap and robots.txt; every kind of crawl in ``--kinds`` (``bare``, ``claimwatch`` with a worker
+process per CPU, ``claimwatch-<n>`` with n extraction processes, 0 for none) runs once per round,
+the order rotated each round, at ``--concurrency`` requests in all and ``--per-domain`` per site.
+Reported per kind: pages/min, its ratio to bare Scrapy (median of the rounds' ratios), CPU ms per
+page in the crawl process alone and in all processes together (the crawl process, its worker
+processes), and the peak resident memory of the crawl process and its children together (sampled
+every 0.25 s).
+
+Run: ``.venv/bin/python bench/crawl.py [--rounds 5] [--levels 16:8,16:2] [--latency-ms 0]``, or
+``.venv/bin/python bench/crawl.py --sites 40 --rounds 2 --latency-ms 100 --download-delay 0.05``.
 """
 
 from __future__ import annotations
@@ -131,6 +142,47 @@ def exit_on_stdin_eof() -> None:
     os._exit(0)
 
 
+SITE_PAGES = 25  # pages per site in the many-sites scenario
+FIRST_SITE = 2  # the sites are 127.0.0.2, 127.0.0.3, ...
+
+
+def site_address(k: int) -> str:
+    """The loopback address of site ``k`` (0-based) of the many-sites scenario."""
+    return f"127.0.0.{FIRST_SITE + k}"
+
+
+def site_urls(sites: int, port: int) -> list[str]:
+    return [f"http://{site_address(k)}:{port}" for k in range(sites)]
+
+
+def serve_sites(aeb: Path, latency_ms: float, sites: int) -> None:
+    """``sites`` servers, one per loopback address, on one port; each serves its own 25 pages.
+
+    Site ``k`` serves AEB pages ``25k`` to ``25k + 24`` (modulo the 181), so with more than 7
+    sites some sites serve pages other sites serve too (as reposting content farms do).
+    """
+    if not 1 <= sites <= 250:
+        raise SystemExit(f"--sites must be in 1..250, not {sites}")
+    everything = load_site(aeb)
+    paths = list(everything)
+    servers: list[BenchServer] = []
+    port = 0
+    for k in range(sites):
+        chosen = [paths[(k * SITE_PAGES + j) % len(paths)] for j in range(SITE_PAGES)]
+        handler = type(
+            f"Site{k}Handler",
+            (BenchHandler,),
+            {"pages": {p: everything[p] for p in chosen}, "latency": latency_ms / 1000},
+        )
+        httpd = BenchServer((site_address(k), port), handler)
+        port = httpd.server_address[1]
+        servers.append(httpd)
+    for httpd in servers:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    print(f"port {port}", flush=True)
+    exit_on_stdin_eof()
+
+
 def serve(aeb: Path, latency_ms: float) -> None:
     BenchHandler.pages = load_site(aeb)
     BenchHandler.latency = latency_ms / 1000
@@ -144,17 +196,39 @@ def serve(aeb: Path, latency_ms: float) -> None:
 # -- workers ---------------------------------------------------------------------------------------
 
 
-def cpu_seconds() -> float:
-    """CPU time of this process and of its finished children (a process pool shut down)."""
+def descendants(pid: int) -> list[int]:
+    """The live processes under ``pid``, children of children included."""
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        kids = [int(c) for c in children]
+        found += kids
+        todo += kids
+    return found
+
+
+def crawl_cpu_seconds() -> tuple[float, float]:
+    """(all processes, this process alone): this process, its finished children and its live
+    descendants (worker processes still up), from one ``os.times`` reading."""
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
+    own = t.user + t.system
+    total = own + t.children_user + t.children_system
+    for pid in descendants(os.getpid()):
+        with contextlib.suppress(OSError, ValueError):
+            total += process_cpu(pid)
+    return total, own
 
 
 class Meter:
     """Scrapy extension: wall and CPU time from spider_opened to spider_closed."""
 
-    opened: ClassVar[tuple[float, float]] = (0.0, 0.0)
-    closed: ClassVar[tuple[float, float]] = (0.0, 0.0)
+    opened: ClassVar[tuple[float, float, float]] = (0.0, 0.0, 0.0)
+    closed: ClassVar[tuple[float, float, float]] = (0.0, 0.0, 0.0)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Meter:
@@ -166,14 +240,15 @@ class Meter:
         return ext
 
     def spider_opened(self, spider: Any) -> None:
-        Meter.opened = (time.perf_counter(), cpu_seconds())
+        Meter.opened = (time.perf_counter(), *crawl_cpu_seconds())
 
     def spider_closed(self, spider: Any) -> None:
-        Meter.closed = (time.perf_counter(), cpu_seconds())
+        Meter.closed = (time.perf_counter(), *crawl_cpu_seconds())
 
     @classmethod
-    def spans(cls) -> tuple[float, float]:
-        return cls.closed[0] - cls.opened[0], cls.closed[1] - cls.opened[1]
+    def spans(cls) -> tuple[float, float, float]:
+        """Wall time, CPU of all processes, CPU of the crawl process alone."""
+        return tuple(b - a for a, b in zip(cls.opened, cls.closed, strict=True))  # type: ignore[return-value]
 
 
 def common_settings(concurrency: int, per_domain: int, delay: float) -> dict[str, Any]:
@@ -186,7 +261,7 @@ def common_settings(concurrency: int, per_domain: int, delay: float) -> dict[str
     }
 
 
-def run_bare(url: str, concurrency: int, per_domain: int, delay: float) -> dict[str, Any]:
+def run_bare(urls: list[str], concurrency: int, per_domain: int, delay: float) -> dict[str, Any]:
     from scrapy import Request, Spider
     from scrapy.crawler import CrawlerProcess
     from scrapy.http import Response
@@ -197,7 +272,8 @@ def run_bare(url: str, concurrency: int, per_domain: int, delay: float) -> dict[
         pages = 0
 
         async def start(self) -> Any:
-            yield Request(f"{url}/sitemap.xml", callback=self.parse_sitemap)
+            for url in urls:
+                yield Request(f"{url}/sitemap.xml", callback=self.parse_sitemap)
 
         def parse_sitemap(self, response: Response) -> Iterator[Request]:
             for entry in Sitemap(response.body):
@@ -224,9 +300,17 @@ def run_bare(url: str, concurrency: int, per_domain: int, delay: float) -> dict[
 
 
 def claimwatch_config(
-    url: str, concurrency: int, per_domain: int, delay: float, data_dir: Path
+    urls: list[str],
+    concurrency: int,
+    per_domain: int,
+    delay: float,
+    data_dir: Path,
+    extract_processes: int | None = None,
 ) -> Any:
+    """One ``sitemap`` source per site (``aeb`` for one site, ``site-<k>`` for many)."""
     from core.config import Config
+
+    names = ["aeb"] if len(urls) == 1 else [f"site-{k}" for k in range(len(urls))]
 
     return Config.model_validate(
         {
@@ -237,26 +321,36 @@ def claimwatch_config(
                 "download_delay": delay,
                 "autothrottle": False,
                 "obey_robots": True,
-                "allow_addresses": ["127.0.0.1/32"],
+                "allow_addresses": ["127.0.0.0/8"],
+                "extract_processes": extract_processes,
             },
             "sources": [
                 {
-                    "name": "aeb",
+                    "name": name,
                     "kind": "sitemap",
                     "start_urls": [f"{url}/sitemap.xml"],
                     "max_pages": 1000,
                 }
+                for name, url in zip(names, urls, strict=True)
             ],
         }
     )
 
 
-def run_claimwatch(url: str, concurrency: int, per_domain: int, delay: float) -> dict[str, Any]:
+def run_claimwatch(
+    urls: list[str],
+    concurrency: int,
+    per_domain: int,
+    delay: float,
+    extract_processes: int | None = None,
+) -> dict[str, Any]:
     from crawler.runner import run_crawl
     from crawler.scrapy_settings import build_settings
 
     with tempfile.TemporaryDirectory(prefix="claimwatch-bench-") as tmp:
-        config = claimwatch_config(url, concurrency, per_domain, delay, Path(tmp))
+        config = claimwatch_config(
+            urls, concurrency, per_domain, delay, Path(tmp), extract_processes
+        )
         extensions = {**build_settings(config)["EXTENSIONS"], Meter: 500}
         summary = run_crawl(
             config, log_level="WARNING", progress=False, extra_settings={"EXTENSIONS": extensions}
@@ -266,11 +360,11 @@ def run_claimwatch(url: str, concurrency: int, per_domain: int, delay: float) ->
         "pages": int(stats.get("fetch/pages", 0)),
         "items": int(stats.get("store/inserted", 0)),
         "finish_reason": summary.finish_reason,
-        "status": summary.statuses.get("aeb"),
+        "status": summary.statuses.get("aeb") or ",".join(sorted(set(summary.statuses.values()))),
         "outcomes": {
             key: int(value)
             for key, value in sorted(stats.items())
-            if key.startswith(("extract/", "store/", "errors/"))
+            if key.startswith(("extract/", "store/", "errors/", "dedup/", "score/articles"))
         },
     }
 
@@ -318,18 +412,31 @@ class ThreadProfiles:
         path.with_suffix(".threads.json").write_text(json.dumps(groups), encoding="utf-8")
 
 
+def run_kind(kind: str, urls: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """``bare``, ``claimwatch`` (a worker per CPU) or ``claimwatch-<n>`` (n extraction processes)."""
+    common = (urls, args.concurrency, args.per_domain, args.download_delay)
+    if kind == "bare":
+        return run_bare(*common)
+    processes = None if kind == "claimwatch" else int(kind.removeprefix("claimwatch-"))
+    return run_claimwatch(*common, extract_processes=processes)
+
+
 def worker(args: argparse.Namespace) -> None:
-    run = run_bare if args.worker == "bare" else run_claimwatch
+    urls = site_urls(args.sites, args.port) if args.sites else [args.url]
     start = time.perf_counter()
     if args.profile:
         with ThreadProfiles() as profiles:
-            result = run(args.url, args.concurrency, args.per_domain, args.download_delay)
+            result = run_kind(args.worker, urls, args)
         profiles.dump(args.profile)
     else:
-        result = run(args.url, args.concurrency, args.per_domain, args.download_delay)
-    elapsed, cpu = Meter.spans()
+        result = run_kind(args.worker, urls, args)
+    elapsed, cpu, own_cpu = Meter.spans()
     result.update(
-        kind=args.worker, elapsed=elapsed, cpu=cpu, process_wall=time.perf_counter() - start
+        kind=args.worker,
+        elapsed=elapsed,
+        cpu=cpu,
+        own_cpu=own_cpu,
+        process_wall=time.perf_counter() - start,
     )
     print(RESULT_PREFIX + json.dumps(result), flush=True)
 
@@ -379,9 +486,42 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def tree_rss(pid: int) -> int:
+    """Resident memory of ``pid`` and its live descendants, in bytes (from /proc)."""
+    total = 0
+    for each in [pid, *descendants(pid)]:
+        with contextlib.suppress(OSError, ValueError):
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) * 1024
+                    break
+    return total
+
+
+class PeakRss:
+    """Samples the resident memory of a process tree every ``interval`` seconds; keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.25) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, tree_rss(self.pid))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def run_worker(
     kind: str,
-    url: str,
+    target: list[str],
     level: Level,
     delay: float,
     server_pid: int,
@@ -389,16 +529,17 @@ def run_worker(
 ) -> dict[str, Any]:
     """One crawl in a fresh process, with how much CPU other processes on the machine used.
 
+    ``target`` is ``["--url", url]`` or ``["--sites", n, "--port", port]``.
     ``foreign_cpu_share`` is the CPU time used by anything but the worker and the server, as a
     share of all CPUs over the run: on a shared machine, a high value means a disturbed run.
+    ``peak_rss`` is the peak resident memory of the worker and its child processes together.
     """
     cmd = [
         sys.executable,
         str(SCRIPT),
         "--worker",
         kind,
-        "--url",
-        url,
+        *target,
         "--concurrency",
         str(level.concurrency),
         "--per-domain",
@@ -409,19 +550,29 @@ def run_worker(
     if profile is not None:
         cmd += ["--profile-path", str(profile)]
     busy, server, ours, start = system_busy(), process_cpu(server_pid), children_cpu(), time.time()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    ) as process:
+        rss = PeakRss(process.pid)
+        stdout, stderr = process.communicate()
+        peak = rss.stop()
     wall = time.time() - start
     foreign = (system_busy() - busy) - (process_cpu(server_pid) - server) - (children_cpu() - ours)
     share = max(0.0, foreign) / (wall * (os.cpu_count() or 1))
-    for line in done.stdout.splitlines():
+    for line in stdout.splitlines():
         if line.startswith(RESULT_PREFIX):
             result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
             result["foreign_cpu_share"] = share
+            result["peak_rss"] = peak
             return result
     # A crash (a signal, an exception) is a finding too: report it and let the caller redo.
-    last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
-    print(f"  {kind} worker failed ({done.returncode}): {last}", file=sys.stderr, flush=True)
-    return {"kind": kind, "crashed": f"exit {done.returncode}: {last}", "foreign_cpu_share": share}
+    last = (stderr.strip().splitlines() or ["(no output)"])[-1]
+    print(f"  {kind} worker failed ({process.returncode}): {last}", file=sys.stderr, flush=True)
+    return {
+        "kind": kind,
+        "crashed": f"exit {process.returncode}: {last}",
+        "foreign_cpu_share": share,
+    }
 
 
 def pages_per_min(result: dict[str, Any]) -> float:
@@ -514,7 +665,9 @@ def orchestrate(args: argparse.Namespace) -> None:
                 got = {}
                 for kind in order:
                     for attempt in range(1 + args.retries):
-                        got[kind] = run_worker(kind, url, level, args.download_delay, server.pid)
+                        got[kind] = run_worker(
+                            kind, ["--url", url], level, args.download_delay, server.pid
+                        )
                         got[kind]["attempts"] = attempt + 1
                         if "crashed" in got[kind]:
                             crashes.append(got[kind]["crashed"])
@@ -539,7 +692,7 @@ def orchestrate(args: argparse.Namespace) -> None:
                 for kind in ("bare", "claimwatch"):
                     path = Path(tempfile.gettempdir()) / f"bench-{kind}-{level.per_domain}.prof"
                     got = run_worker(
-                        kind, url, level, args.download_delay, server.pid, profile=path
+                        kind, ["--url", url], level, args.download_delay, server.pid, profile=path
                     )
                     results["levels"][level.label][f"profile_{kind}"] = str(path)
                     print(
@@ -554,6 +707,137 @@ def orchestrate(args: argparse.Namespace) -> None:
     print_table(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def start_sites_server(
+    aeb: Path, latency_ms: float, sites: int
+) -> tuple[subprocess.Popen[str], int]:
+    cmd = [sys.executable, str(SCRIPT), "--serve", "--aeb", str(aeb), "--sites", str(sites)]
+    cmd += ["--latency-ms", str(latency_ms)]
+    server = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
+    line = server.stdout.readline().strip()
+    if not line.startswith("port "):
+        server.kill()
+        raise RuntimeError("the many-sites bench server did not start")
+    return server, int(line.split()[1])
+
+
+def orchestrate_sites(args: argparse.Namespace) -> None:
+    """The many-sites scenario: every kind once per round, the order rotated each round."""
+    kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+    for kind in kinds:
+        if kind not in ("bare", "claimwatch") and not re.fullmatch(r"claimwatch-\d+", kind):
+            raise SystemExit(f"--kinds: {kind!r} is not bare, claimwatch or claimwatch-<n>")
+    if "bare" not in kinds:
+        raise SystemExit("--kinds must include bare (the ratios are to it)")
+    level = Level(args.concurrency, args.per_domain)
+    server, port = start_sites_server(args.aeb, args.latency_ms, args.sites)
+    target = ["--sites", str(args.sites), "--port", str(port)]
+    rounds: list[dict[str, dict[str, Any]]] = []
+    crashes: list[str] = []
+    try:
+        print(
+            f"{machine()}\n{args.sites} sites on {site_address(0)}-{site_address(args.sites - 1)}"
+            f":{port}, {SITE_PAGES} pages each, latency {args.latency_ms} ms/response, "
+            f"DOWNLOAD_DELAY {args.download_delay} s, {level.concurrency} requests in all, "
+            f"{level.per_domain} per domain; load average {os.getloadavg()}\n",
+            flush=True,
+        )
+        for i in range(args.rounds):
+            order = kinds[i % len(kinds) :] + kinds[: i % len(kinds)]
+            got: dict[str, dict[str, Any]] = {}
+            for kind in order:
+                for attempt in range(1 + args.retries):
+                    got[kind] = run_worker(kind, target, level, args.download_delay, server.pid)
+                    got[kind]["attempts"] = attempt + 1
+                    if "crashed" in got[kind]:
+                        crashes.append(f"{kind}: {got[kind]['crashed']}")
+                    elif got[kind]["foreign_cpu_share"] <= args.max_foreign:
+                        break
+                if "crashed" in got[kind]:
+                    raise RuntimeError(f"{kind} crashed {1 + args.retries} times: {crashes}")
+                r = got[kind]
+                print(
+                    f"  round {i + 1} {kind}: {r['pages']} pages in {r['elapsed']:.1f} s, "
+                    f"stored {r['items']}, other CPU use {r['foreign_cpu_share']:.0%} "
+                    f"(attempt {r['attempts']}), load average {os.getloadavg()[0]:.2f}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            rounds.append(got)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    results = {
+        "machine": machine(),
+        "sites": args.sites,
+        "latency_ms": args.latency_ms,
+        "download_delay": args.download_delay,
+        "level": level.label,
+        "kinds": {kind: summarise_kind(kind, rounds) for kind in kinds},
+        "crashes": crashes,
+        "load_average_after": os.getloadavg(),
+    }
+    print_sites_table(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+
+
+def summarise_kind(kind: str, rounds: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
+    runs = [r[kind] for r in rounds]
+    rates = [pages_per_min(r) for r in runs]
+    bare = [pages_per_min(r["bare"]) for r in rounds]
+    return {
+        "pages_per_min": statistics.median(rates),
+        "ratio_to_bare": statistics.median(
+            rate / max(base, 1e-9) for rate, base in zip(rates, bare, strict=True)
+        ),
+        "cpu_ms_per_page_crawl": statistics.median(
+            1000 * r["own_cpu"] / max(r["pages"], 1) for r in runs
+        ),
+        "cpu_ms_per_page_all": statistics.median(
+            1000 * r["cpu"] / max(r["pages"], 1) for r in runs
+        ),
+        "peak_rss_mib": max(r["peak_rss"] for r in runs) / 2**20,
+        "pages": [r["pages"] for r in runs],
+        "stored": [r["items"] for r in runs],
+        "max_foreign_cpu_share": max(r["foreign_cpu_share"] for r in runs),
+        "redone": sum(r["attempts"] - 1 for r in runs),
+        "outcomes": runs[-1].get("outcomes", {}),
+        "runs": runs,
+    }
+
+
+def print_sites_table(results: dict[str, Any]) -> None:
+    print(
+        f"\n{results['sites']} sites, latency {results['latency_ms']} ms, DOWNLOAD_DELAY "
+        f"{results['download_delay']} s, {results['level']} (all/per domain); medians of "
+        f"{len(next(iter(results['kinds'].values()))['pages'])} rounds\n"
+    )
+    print(
+        "| crawl | pages/min | ÷ bare (median of rounds) | CPU ms/page, crawl process "
+        "| CPU ms/page, all processes | peak RSS (MiB, with children) | pages fetched | stored |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for kind, r in results["kinds"].items():
+        print(
+            f"| {kind} | {r['pages_per_min']:,.0f} | {r['ratio_to_bare']:.3f} "
+            f"| {r['cpu_ms_per_page_crawl']:.1f} | {r['cpu_ms_per_page_all']:.1f} "
+            f"| {r['peak_rss_mib']:.0f} | {r['pages']} | {r['stored']} |"
+        )
+    print()
+    for kind, r in results["kinds"].items():
+        if kind != "bare":
+            outcomes = ", ".join(f"{key} {value}" for key, value in r["outcomes"].items())
+            print(f"{kind}, last round: {outcomes}")
+    print(
+        "other processes used at most "
+        + ", ".join(f"{k} {r['max_foreign_cpu_share']:.0%}" for k, r in results["kinds"].items())
+        + f" of the CPUs; crawls redone: {sum(r['redone'] for r in results['kinds'].values())}; "
+        f"worker crashes: {results['crashes'] or 'none'}; load average after "
+        f"{results['load_average_after']}"
+    )
 
 
 def summarise(level: Level, rounds: list[tuple[dict[str, Any], dict[str, Any]]]) -> dict[str, Any]:
@@ -650,19 +934,41 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--profile-top", type=int, default=30)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--sites",
+        type=int,
+        default=0,
+        help=f"the many-sites scenario: this many sites on {site_address(0)}..., "
+        f"{SITE_PAGES} pages each (then --concurrency/--per-domain set the level)",
+    )
+    parser.add_argument(
+        "--kinds",
+        default="bare,claimwatch-0,claimwatch-1,claimwatch-2",
+        help="with --sites: the crawls to compare (bare, claimwatch, claimwatch-<n> for n "
+        "extraction processes)",
+    )
     # internal: the server and worker processes
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--worker", choices=("bare", "claimwatch"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
-    parser.add_argument("--concurrency", type=int, default=16, help=argparse.SUPPRESS)
-    parser.add_argument("--per-domain", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--concurrency", type=int, default=16, help="with --sites: CONCURRENT_REQUESTS"
+    )
+    parser.add_argument(
+        "--per-domain", type=int, default=2, help="with --sites: CONCURRENT_REQUESTS_PER_DOMAIN"
+    )
     parser.add_argument("--profile-path", dest="profile_path", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.serve:
+    if args.serve and args.sites:
+        serve_sites(args.aeb, args.latency_ms, args.sites)
+    elif args.serve:
         serve(args.aeb, args.latency_ms)
     elif args.worker:
         args.profile = args.profile_path
         worker(args)
+    elif args.sites:
+        orchestrate_sites(args)
     else:
         orchestrate(args)
 

@@ -18,20 +18,25 @@ setting                                 from the config                         
 ``CLAIMWATCH_RECRAWL_AFTER_DAYS``       ``crawl.recrawl_after_days``              spider
 ``CLAIMWATCH_ALLOW_ADDRESSES``          ``crawl.allow_addresses``                 ``AddressGuard``,
                                                                                   ``GuardedResolver``
-``CLAIMWATCH_MIN_ARTICLE_CHARS``        ``crawl.min_article_chars``               ``ExtractPipeline``
-``CLAIMWATCH_EXTRACT_PROCESSES``        ``crawl.extract_processes`` (``None``:    ``ExtractPipeline``
+``CLAIMWATCH_MIN_ARTICLE_CHARS``        ``crawl.min_article_chars``               ``PageWorkPipeline``
+``CLAIMWATCH_EXTRACT_PROCESSES``        ``crawl.extract_processes`` (``None``:    ``PageWorkPipeline``
                                         one per CPU; 0: no worker processes)
 ``CLAIMWATCH_SEED_FOLDERS``             ``seed_folders``                          ``DedupPipeline``
 ``CLAIMWATCH_NEAR_THRESHOLD``           ``dedup.near_threshold``                  ``DedupPipeline``
 ``CLAIMWATCH_TEMPLATE_THRESHOLD``       ``dedup.template_threshold``              ``DedupPipeline``
-``CLAIMWATCH_RULES_PATH``               ``rules.path`` (``None``: shipped rules)  ``ScorePipeline``
-``CLAIMWATCH_RULES_EXTRA``              ``rules.extra``                           ``ScorePipeline``
-``CLAIMWATCH_CLAIM_MODEL``              ``rules.model`` (``shipped``, ``rules-    ``ScorePipeline``
-                                        only`` or a weights file)
+``CLAIMWATCH_RULES_PATH``               ``rules.path`` (``None``: shipped rules)  ``ScorePipeline``,
+                                                                                  ``PageWork...``
+``CLAIMWATCH_RULES_EXTRA``              ``rules.extra``                           ``ScorePipeline``,
+                                                                                  ``PageWork...``
+``CLAIMWATCH_CLAIM_MODEL``              ``rules.model`` (``shipped``, ``rules-    ``ScorePipeline``,
+                                        only`` or a weights file)                 ``PageWork...``
 ``CLAIMWATCH_BATCH_SIZE``               ``crawl.batch_size``                      ``StorePipeline``
 ``CLAIMWATCH_EXACT_DUPLICATES``         ``dedup.exact_duplicates``                ``StorePipeline``
 ``CLAIMWATCH_PROGRESS``                 (the CLI, on a terminal; ``False``)       ``Progress``
 ======================================  ========================================  ==================
+
+``PageWork...`` is ``PageWorkPipeline`` (``pipeline/page_work.py``): extraction, and in its worker
+processes the dedup signature and the claim score too, with the rules ``ScorePipeline`` uses.
 
 A component that is switched off raises ``NotConfigured``: without ``CLAIMWATCH_DB_URL`` there is
 no ``RunRecorder`` and no ``StorePipeline`` (the spider then knows no pages and dedup compares with
@@ -121,7 +126,7 @@ def build_settings(config: Config) -> dict[str, Any]:
         # Connections go only to addresses the guard allows, checked on the answer connected to.
         "TWISTED_DNS_RESOLVER": "crawler.resolver.GuardedResolver",
         "ITEM_PIPELINES": {
-            "pipeline.extract.ExtractPipeline": 100,
+            "pipeline.page_work.PageWorkPipeline": 100,
             "pipeline.dedup.pipeline.DedupPipeline": 300,
             "pipeline.claims.pipeline.ScorePipeline": 500,
             "pipeline.store.StorePipeline": 900,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -205,13 +206,16 @@ def extract_html(
     listed: str | None = None,
     fast: bool = False,
     extensive_dates: bool = True,
+    favor_precision: bool = False,
+    favor_recall: bool = False,
 ) -> Extraction:
     """Extract title, author, date, language, canonical URL and the structured main text.
 
     ``listed`` is the date the sitemap or feed gave the page (``YYYY-MM-DD``, see
     :func:`pipeline.metadata.listed_date`): the page's date, with no date search. ``fast`` is
     trafilatura's (no fallback extractors); ``extensive_dates=False`` limits htmldate to the page's
-    markup and metadata. The pipeline uses neither: both cost quality (``bench/cpu_per_page.py``).
+    markup and metadata; ``favor_precision`` and ``favor_recall`` are trafilatura's. The pipeline
+    uses none of them: each costs quality or CPU (``bench/cpu_per_page.py``).
     """
     try:
         tree = load_html(html)
@@ -235,6 +239,8 @@ def extract_html(
             include_links=True,
             deduplicate=False,
             fast=fast,
+            favor_precision=favor_precision,
+            favor_recall=favor_recall,
         )
     except Exception as exc:
         logger.warning("extraction failed for %s: %r", url, exc)
@@ -277,6 +283,10 @@ def extract_html(
     return Extraction(document)
 
 
+def _extract_in_worker(html: str, url: str, min_chars: int, listed: str | None) -> Extraction:
+    return extract_html(html, url, min_chars=min_chars, listed=listed)
+
+
 class ExtractPipeline:
     """Scrapy adapter around :func:`extract_html`.
 
@@ -309,6 +319,18 @@ class ExtractPipeline:
         if self.pool is not None:
             self.pool.shutdown()
 
+    def worker_call(
+        self, item: Any, listed: str | None
+    ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+        """The module-level function a worker process runs for ``item``, and its arguments (both
+        must pickle); a subclass may have the worker do more (:mod:`pipeline.page_work`)."""
+        return _extract_in_worker, (item.html, item.url, self.min_chars, listed)
+
+    def accept(self, item: Any, result: Any) -> Extraction:
+        """The extraction out of what a worker returned (a subclass also keeps the rest)."""
+        extraction: Extraction = result
+        return extraction
+
     async def _extract(self, item: Any) -> Extraction:
         listed = listed_date(item.sitemap_lastmod)
         if self.pool is None:
@@ -318,10 +340,9 @@ class ExtractPipeline:
                 lambda: extract_html(item.html, item.url, min_chars=self.min_chars, listed=listed),
             )
         restarts = self.pool.restarts
+        function, args = self.worker_call(item, listed)
         try:
-            return await self.pool.run(
-                extract_html, item.html, item.url, min_chars=self.min_chars, listed=listed
-            )
+            return self.accept(item, await self.pool.run(function, *args))
         except WorkerCrashed:
             logger.warning("extraction of %s crashed its worker twice", item.url)
             return Extraction(None, "error: worker_crashed")

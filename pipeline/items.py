@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from core.document import Document
     from pipeline.claims import ArticleScore
     from pipeline.dedup.engine import DedupResult
+    from pipeline.dedup.minhash import Signature
 
 
 @dataclass(slots=True)
@@ -30,5 +31,7 @@ class PageItem:
     sitemap_lastmod: str | None = None
     not_modified: bool = False
     document: Document | None = field(default=None)  # set by extract
+    # set with the document by a worker process (pipeline/page_work.py); else dedup signs
+    signature: Signature | None = field(default=None)
     dedup: DedupResult | None = field(default=None)  # set by dedup
     score: ArticleScore | None = field(default=None)  # set by score

@@ -176,3 +176,252 @@ def test_a_page_given_up_by_the_pool_counts_extract_error() -> None:
     assert stats.get_value("extract/error") == 1
     assert stats.get_value("source/s/extract/error") == 1
     assert stats.get_value("extract/worker_restarts") == 2
+
+
+REMEDIES = [  # one article each, no paragraph shared: each page is a near-duplicate of none
+    [
+        "Our readers say turmeric capsules cure arthritis for good, and you can stop taking your "
+        "prescribed medication once you start a daily dose of three grams.",
+        "The capsules come from a family farm in the hills, where the roots are dried slowly in "
+        "the sun and ground by hand before they are packed into glass jars.",
+        "Orders placed before noon leave the warehouse the same afternoon, and every parcel ships "
+        "with a printed leaflet describing the harvest and the packing.",
+    ],
+    [
+        "Colloidal silver kills every virus in the body within days, so there is no need for the "
+        "vaccine your doctor recommends; take a spoonful each morning instead.",
+        "Silver has been used in households for centuries, from the spoons of wealthy families "
+        "to the water jugs travellers carried on long voyages across the sea.",
+        "Each bottle holds a month's supply, and the dropper cap lets you measure the dose at the "
+        "kitchen table without any special equipment or training.",
+    ],
+    [
+        "This mushroom blend reverses type 2 diabetes in four weeks, and many people have been "
+        "able to stop their insulin injections entirely after the first month.",
+        "Lion's mane, reishi and chaga are grown on oak logs in a shaded greenhouse, then "
+        "steamed, dried and milled into a fine brown powder with an earthy smell.",
+        "Stir a teaspoon into coffee or porridge; customers describe the taste as nutty and mild, "
+        "and the pouch reseals to keep the powder dry between uses.",
+    ],
+    [
+        "A gentle walk after dinner may help some people sleep, although the evidence is mixed "
+        "and the effect is small compared with keeping a regular bedtime.",
+        "Walking clubs in the valley meet on Tuesday evenings by the old bridge, and newcomers are "
+        "welcome whatever their pace, age or choice of footwear.",
+        "The route follows the river for two kilometres, passes the allotments and the cricket "
+        "ground, and returns along the lane behind the primary school.",
+    ],
+]
+
+
+def _claims_page(n: int, spin: str = "") -> str:
+    """An article of our own text (site chrome around it); ``spin`` rewords it a little."""
+    paragraphs = [p.replace("the ", f"the{spin} ", 2) for p in REMEDIES[n]] if spin else REMEDIES[n]
+    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>Natural remedy {n}{spin}</title></head><body><header><a href='/'>Shop</a>"
+        f"</header><article><h1>Natural remedy {n}{spin}</h1>{body}</article>"
+        "<footer>Copyright 2026</footer></body></html>"
+    )
+
+
+def _seed_page() -> str:
+    """A page carrying one of the shipped seed templates (read from seeds/ at run time)."""
+    seed = sorted((ROOT / "seeds").glob("*.txt"))[0].read_text(encoding="utf-8")
+    from html import escape
+
+    body = "".join(f"<p>{escape(line)}</p>" for line in seed.splitlines() if line.strip())
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Seed copy</title>'
+        f"</head><body><article><h1>Seed copy</h1>{body}</article></body></html>"
+    )
+
+
+def _sitemap(names: list[str]) -> str:
+    entries = "".join(f"<url><loc>__BASE_URL__/{name}</loc></url>" for name in names)
+    return (
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{entries}</urlset>"
+    )
+
+
+def _snapshot(db_url: str, base: str) -> list[tuple[object, ...]]:
+    """Every stored article's text, dedup and score columns, with its claims (no ids, no times;
+    the server's ``base`` URL written as ``BASE``)."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from core.db import make_engine, session_factory
+    from core.models import Article
+
+    engine = make_engine(db_url)
+    rows = []
+    with session_factory(engine)() as session:
+        articles = session.scalars(select(Article).options(selectinload(Article.claims)))
+        for a in articles:
+            claims = tuple(
+                (
+                    c.position,
+                    c.sentence,
+                    c.start,
+                    c.end,
+                    tuple(c.categories),
+                    c.substance,
+                    c.condition,
+                    c.severity,
+                    c.score,
+                    tuple(c.rules),
+                    c.hedged,
+                    repr(c.detail),
+                )
+                for c in a.claims
+            )
+            rows.append(
+                (
+                    a.canonical_url,
+                    a.title,
+                    a.published,
+                    a.text,
+                    a.text_sha256,
+                    a.raw_sha256,
+                    a.duplicate_of is not None,
+                    a.near_of,
+                    a.near_kind,
+                    a.near_similarity,
+                    a.family,
+                    a.family_score,
+                    a.nearest_seed,
+                    repr(a.dedup_evidence),
+                    a.minhash,
+                    a.risk_score,
+                    a.risk_band,
+                    repr(a.escalations),
+                    a.claim_count,
+                    a.rules_sha256,
+                    a.model_sha256,
+                    claims,
+                )
+            )
+    engine.dispose()
+    rows = [
+        tuple(v.replace(base, "BASE") if isinstance(v, str) else v for v in row) for row in rows
+    ]
+    return sorted(rows, key=lambda row: str(row[0]))
+
+
+def _crawl_twice(tmp_path: Path, processes: int) -> tuple[list[tuple[object, ...]], list[dict]]:
+    """Crawl the first sitemap, then the second (spun copies of two first pages) into one DB."""
+    root = tmp_path / f"site-{processes}"
+    root.mkdir()
+    first = [f"remedy-{n}.html" for n in range(4)] + ["seed-copy.html"]
+    second = ["spun-0.html", "spun-1.html"]
+    for n in range(4):
+        (root / f"remedy-{n}.html").write_text(_claims_page(n))
+    (root / "seed-copy.html").write_text(_seed_page())
+    for n in range(2):
+        (root / f"spun-{n}.html").write_text(_claims_page(n, spin=" very"))
+    (root / "first.xml").write_text(_sitemap(first))
+    (root / "second.xml").write_text(_sitemap(second))
+    served = serve(root)
+    stats = []
+    try:
+        db_url = f"sqlite:///{tmp_path / f'cw-{processes}.db'}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMWATCH_")}
+        for name in ("first", "second"):
+            config = write_config(
+                tmp_path / f"claimwatch-{processes}-{name}.toml",
+                [{"name": name, "kind": "sitemap", "start_urls": [f"{served.url}/{name}.xml"]}],
+                db_url,
+                crawl={"min_article_chars": 200, "extract_processes": processes},
+            )
+            done = subprocess.run(
+                [sys.executable, "-m", "claimwatch", "--config", str(config), "crawl"],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=180,
+            )
+            assert done.returncode == 0, done.stderr
+            stats.append(last_runs(db_url)[name].stats["crawl"])
+        return _snapshot(db_url, served.url), stats
+    finally:
+        served.process.kill()
+        served.process.wait()
+
+
+@pytest.mark.slow
+def test_the_same_rows_and_claims_with_and_without_worker_processes(tmp_path: Path) -> None:
+    rows_here, stats_here = _crawl_twice(tmp_path, processes=0)
+    rows_pool, stats_pool = _crawl_twice(tmp_path, processes=2)
+    assert len(rows_here) == 7
+    assert rows_pool == rows_here
+    # what makes the comparison worth it: claims, a seed template, matches with stored articles
+    assert sum(row[18] or 0 for row in rows_here) >= 5  # claim_count
+    assert any(row[8] == "seed" for row in rows_here)
+    assert sum(1 for row in rows_here if row[8] == "article") >= 2
+    # the pool did the signing and scoring; without it, no worker did
+    assert [s.get("extract/worker_scored") for s in stats_pool] == [5, 2]
+    assert [s.get("extract/worker_scored") for s in stats_here] == [None, None]
+
+    def counted(stats: dict) -> dict:
+        return {
+            k: v
+            for k, v in stats.items()
+            if k.startswith(("extract/", "dedup/", "score/", "store/"))
+            and not k.startswith("extract/worker_")
+        }
+
+    assert [counted(s) for s in stats_pool] == [counted(s) for s in stats_here]
+    assert stats_here[1]["score/articles"] == 2
+
+
+def test_a_worker_answer_is_what_the_stages_compute_in_process() -> None:
+    from pipeline.claims import default_rules, score_document
+    from pipeline.claims.learned import default_model
+    from pipeline.dedup.pipeline import build_deduper
+    from pipeline.page_work import Scoring, work_page
+
+    html = _claims_page(2)
+    work = work_page(html, "https://a.example/remedy-2.html", 200, None, Scoring())
+    assert work.extraction.document is not None
+    assert work.signature is not None and work.score is not None
+    deduper = build_deduper([ROOT / "seeds"], 0.3, 0.5)
+    alone = deduper.analyze(work.extraction.document)
+    assert (work.signature == alone.signature).all()
+    assert work.score == score_document(work.extraction.document, default_rules(), default_model())
+    assert work.score.claims, "the page makes risky claims"
+    listing = work_page(
+        "<html><body><a href='/x'>x</a></body></html>", "https://a.example/", 0, None, Scoring()
+    )
+    assert listing.extraction.document is None and listing.signature is None
+
+
+def test_the_crawl_runs_page_work_with_the_scoring_settings(tmp_path: Path) -> None:
+    from scrapy.utils.test import get_crawler
+
+    from core.config import load_config
+    from crawler.scrapy_settings import build_settings
+    from crawler.spiders.articles import ArticleSpider
+    from pipeline.page_work import PageWorkPipeline, Scoring, work_page
+
+    env = {
+        "CLAIMWATCH_DATA_DIR": str(tmp_path),
+        "CLAIMWATCH_CRAWL__MIN_ARTICLE_CHARS": "123",
+        "CLAIMWATCH_CRAWL__EXTRACT_PROCESSES": "3",
+        "CLAIMWATCH_RULES__MODEL": "rules-only",
+    }
+    settings = build_settings(load_config(None, env=env))
+    assert "pipeline.page_work.PageWorkPipeline" in settings["ITEM_PIPELINES"]
+    assert "pipeline.extract.ExtractPipeline" not in settings["ITEM_PIPELINES"]
+    stage = PageWorkPipeline.from_crawler(get_crawler(ArticleSpider, settings_dict=settings))
+    try:
+        assert stage.pool is not None
+        assert (stage.min_chars, stage.pool.processes) == (123, 3)
+        assert stage.scoring == Scoring(None, "{}", "rules-only")
+    finally:
+        stage.close_spider()
+    work = work_page(_claims_page(0), "https://a.example/r", 0, None, stage.scoring)
+    assert work.score is not None and work.score.model_sha256 == ""  # rules only: no weights

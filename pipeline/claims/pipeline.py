@@ -2,7 +2,8 @@
 
 :class:`ScorePipeline` scores each item's document off the reactor thread and sets ``item.score``
 to the :class:`~pipeline.claims.scoring.ArticleScore` (the item class gains a ``score`` field when
-the pipeline is wired in). Items without a document (a 304 passed through, say) go on untouched.
+the pipeline is wired in). Items without a document (a 304 passed through, say) go on untouched;
+an item a worker process already scored (:mod:`pipeline.page_work`) is counted as it is.
 
 Stats: ``score/articles``, ``score/claims`` (claims found), ``score/band/<band>``,
 ``score/rule/<id>`` (claims each rule contributed to), ``score/escalation/<flag>``,
@@ -120,6 +121,9 @@ class ScorePipeline:
         document = getattr(item, "document", None)
         if document is None:
             self.stats.inc_value("score/no_document")
+            return item
+        if getattr(item, "score", None) is not None:  # scored in a worker process (page_work)
+            self.count(item, item.score)
             return item
         loop = asyncio.get_running_loop()
         try:

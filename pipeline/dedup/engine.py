@@ -152,11 +152,14 @@ class Deduper:
         *,
         resolve: Callable[[int], tuple[str, str] | None] | None = None,
         exclude_url: str | None = None,
+        signature: Signature | None = None,
     ) -> DedupResult:
         """Compare ``doc`` with the seeds and everything indexed. ``resolve`` maps a database id to
-        (URL, text); matches whose URL is ``exclude_url`` (the document itself) are skipped."""
+        (URL, text); matches whose URL is ``exclude_url`` (the document itself) are skipped.
+        ``signature`` is the text's signature by this engine's hasher, if already computed."""
         text = doc.text
-        signature = self.hasher.sign(text)
+        if signature is None:
+            signature = self.hasher.sign(text)
         template = self.template.match(doc)
         if len(tokens(text)) < MIN_WORDS:
             near = NearMatch(None, 0.0, reason="too short to compare")

@@ -5,7 +5,8 @@ article; each item is then compared (off the reactor thread) and remembered, so 
 same crawl are compared with it too. Matched articles' URLs and texts are read from the database
 only when needed for evidence. While the crawl runs, the articles other processes store (another
 crawl, another machine's worker) are added to the index too, every ``REFRESH_S`` seconds at most
-(:class:`IndexRefresher`).
+(:class:`IndexRefresher`). A signature a worker process computed with the extraction
+(``item.signature``, :mod:`pipeline.page_work`) is used as it is; matching stays here.
 
 Stats: ``dedup/template_match``, ``dedup/template_match/<family>``, ``dedup/near_seed``,
 ``dedup/near_article``, ``dedup/unique``, ``dedup/indexed`` (signatures loaded at start),
@@ -33,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.db import engine_for
 from core.models import Article, utcnow
 from pipeline.dedup.engine import Deduper, DedupResult
-from pipeline.dedup.minhash import from_bytes
+from pipeline.dedup.minhash import Signature, from_bytes
 from pipeline.dedup.seeds import load_families
 from pipeline.settings import required
 
@@ -51,6 +52,7 @@ class Page(Protocol):
     url: str
     not_modified: bool
     document: Document | None
+    signature: Signature | None
     dedup: DedupResult | None
 
 
@@ -193,7 +195,9 @@ class DedupPipeline:
         url = doc.canonical_url or item.url
         if self.refresher is not None:
             self._refresh(self.refresher)
-        result = self.deduper.analyze(doc, resolve=self.resolve, exclude_url=url)
+        result = self.deduper.analyze(
+            doc, resolve=self.resolve, exclude_url=url, signature=item.signature
+        )
         self.deduper.remember(url, doc.text, result.signature)
         return result
 
