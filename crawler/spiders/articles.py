@@ -71,7 +71,7 @@ def failure_reason(failure: Failure) -> str:
     name = type(exc).__name__
     if "Cancelled" in name:
         return "too_large" if "max size" in message or not message else "cancelled"
-    if "DNSLookup" in name:
+    if "DNSLookup" in name or name == "CannotResolveHostError":  # Twisted's, Scrapy's (2.13+)
         return "dns_error"
     if "Timeout" in name or "TimedOut" in name:
         return "timeout"
