@@ -239,6 +239,28 @@ def test_missed_weeks_are_sent_oldest_first(world: World, tmp_path: Path) -> Non
     assert [s.split()[2].rstrip(":") for s in subjects] == ["2026-W46", "2026-W47"]
 
 
+@pytest.mark.parametrize("missed", [1, 2, 3])
+def test_downtime_over_one_to_three_digest_dates_sends_each_week_once_oldest_first(
+    world: World, tmp_path: Path, missed: int
+) -> None:
+    """Nothing sent since the first article, ``missed`` digest dates gone by: the next run sends
+    each of those weeks once, oldest first, and the run after it sends nothing."""
+    weeks = [WEEK.previous(back) for back in reversed(range(missed))]
+    for week in weeks:
+        world.article(f"Flagged in {week.key}", at(week), band="review", score=50.0)
+    world.commit()
+    with smtp_server() as server:
+        config = make_config(tmp_path, server.port)
+        outcomes = send(world, config, tmp_path)
+        again = send(world, config, tmp_path)
+    assert [(o.period, o.status) for o in outcomes] == [(w.key, "sent") for w in weeks]
+    assert [r.message["Subject"].split()[2].rstrip(":") for r in server.messages] == [
+        w.key for w in weeks
+    ]
+    assert again == []
+    assert ledger_rows(world) == [(w.key, "desk", "sent", 1) for w in weeks]
+
+
 def test_down_server_stops_the_run_and_keeps_the_order(world: World, tmp_path: Path) -> None:
     world.article("First week", at(WEEK.previous()), band="review", score=50.0)
     world.article("Second week", at(WEEK), band="review", score=50.0)
