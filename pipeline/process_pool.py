@@ -12,8 +12,9 @@ With ``time_limit_s``, a call that runs longer than that in its worker (counted 
 the worker starts it, so neither the wait for a free worker nor a new worker's start-up counts)
 has its worker killed (SIGKILL) and raises :class:`WorkerTimedOut`; it is not tried again. Killing
 a worker breaks the pool like any other death: the pool is replaced and the other calls that were
-in it are tried again on the new one. At most ``processes`` calls are handed to the pool at once,
-so each call starts as soon as it is handed over.
+in it are tried again on the new one. At most two calls per worker are handed to the pool at
+once (one running, one waiting), so the workers never wait for work and a waiting call's time
+does not count.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 
 logger = logging.getLogger(__name__)
 TRIES = 2  # the first try and one retry on a fresh pool
+CALLS_PER_WORKER = 2  # handed to the pool at once: one running and one waiting
 WATCH_S = 0.1  # how often a call that has not started yet is looked at
 T = TypeVar("T")
 
@@ -80,8 +82,10 @@ class ProcessPool:
         self.restarts = 0
         self.timeouts = 0
         self._context = multiprocessing.get_context("spawn")
-        # Per slot: the pid of the worker running the slot's call and when it started (0: not yet).
-        self._slots = self._context.Array("d", 2 * processes, lock=False)
+        # Per slot (a call handed to the pool): the pid of the worker running it and when it
+        # started (0: not yet).
+        self._calls = CALLS_PER_WORKER * processes
+        self._slots = self._context.Array("d", 2 * self._calls, lock=False)
         self._free: asyncio.Queue[int] | None = None
         self._executor = self._new()
 
@@ -103,7 +107,7 @@ class ProcessPool:
     async def _slot(self) -> int:
         if self._free is None:
             self._free = asyncio.Queue()
-            for slot in range(self.processes):
+            for slot in range(self._calls):
                 self._free.put_nowait(slot)
         return await self._free.get()
 
