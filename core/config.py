@@ -149,6 +149,7 @@ class Crawl(_Model):
     recrawl_after_days: float = Field(default=7.0, ge=0)
     min_article_chars: int = Field(default=400, ge=0)
     extract_processes: int | None = Field(default=None, ge=0, le=256)
+    extract_timeout_s: float = Field(default=20.0, gt=0, le=3600)
     allow_addresses: list[str] = []
     time_limit_s: float = Field(default=3600.0, gt=0)
     batch_size: int = Field(default=20, ge=1, le=1000)

@@ -21,6 +21,7 @@ setting                                 from the config                         
 ``CLAIMWATCH_MIN_ARTICLE_CHARS``        ``crawl.min_article_chars``               ``PageWorkPipeline``
 ``CLAIMWATCH_EXTRACT_PROCESSES``        ``crawl.extract_processes`` (``None``:    ``PageWorkPipeline``
                                         one per CPU; 0: no worker processes)
+``CLAIMWATCH_EXTRACT_TIMEOUT_S``        ``crawl.extract_timeout_s``               ``ExtractPipeline``
 ``CLAIMWATCH_SEED_FOLDERS``             ``seed_folders``                          ``DedupPipeline``
 ``CLAIMWATCH_NEAR_THRESHOLD``           ``dedup.near_threshold``                  ``DedupPipeline``
 ``CLAIMWATCH_TEMPLATE_THRESHOLD``       ``dedup.template_threshold``              ``DedupPipeline``
@@ -66,6 +67,7 @@ def claimwatch_settings(config: Config) -> dict[str, Any]:
         "CLAIMWATCH_ALLOW_ADDRESSES": list(crawl.allow_addresses),
         "CLAIMWATCH_MIN_ARTICLE_CHARS": crawl.min_article_chars,
         "CLAIMWATCH_EXTRACT_PROCESSES": crawl.extract_processes,
+        "CLAIMWATCH_EXTRACT_TIMEOUT_S": crawl.extract_timeout_s,
         "CLAIMWATCH_SEED_FOLDERS": [str(p) for p in config.seed_folders],
         "CLAIMWATCH_NEAR_THRESHOLD": config.dedup.near_threshold,
         "CLAIMWATCH_TEMPLATE_THRESHOLD": config.dedup.template_threshold,

@@ -9,14 +9,17 @@ A per-page budget comes before trafilatura, whose time grows with the square of 
 in one block (20,000 ``<span>`` in one paragraph took 47 s): a page with more than
 ``MAX_DOM_ELEMENTS`` elements, or a block with more than ``MAX_INLINE_PER_BLOCK`` inline elements
 in it, is refused as ``extract/too_complex`` after one linear pass over the parsed tree, and the
-crawl goes on.
+crawl goes on. With worker processes, a page whose extraction runs past
+``CLAIMWATCH_EXTRACT_TIMEOUT_S`` in its worker has the worker killed and replaced; the page is
+dropped as ``extract/timeout`` and the crawl goes on (the other pages in the pool are tried again).
 
 Stats: ``extract/ok``, ``extract/empty``, ``extract/too_short``, ``extract/not_article``,
-``extract/error``, ``extract/unparseable``, ``extract/too_complex``,
+``extract/error``, ``extract/unparseable``, ``extract/too_complex``, ``extract/timeout``,
 ``extract/not_modified`` (a 304 passed through untouched), ``extract/worker_restarts``.
 
 Settings read: ``CLAIMWATCH_MIN_ARTICLE_CHARS``, ``CLAIMWATCH_EXTRACT_PROCESSES`` (``None``: one
-worker process per CPU; 0: extraction on a thread of the crawl process).
+worker process per CPU; 0: extraction on a thread of the crawl process, without a time limit),
+``CLAIMWATCH_EXTRACT_TIMEOUT_S`` (seconds per page in a worker).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from trafilatura.utils import load_html
 
 from core.document import Block, BlockKind, Document, clean_line
 from pipeline.metadata import listed_date, page_metadata
-from pipeline.process_pool import ProcessPool, WorkerCrashed, default_processes
+from pipeline.process_pool import ProcessPool, WorkerCrashed, WorkerTimedOut, default_processes
 from pipeline.settings import required
 from pipeline.urls import canonical_url, same_site
 
@@ -292,26 +295,36 @@ class ExtractPipeline:
 
     With ``processes`` > 0 (``CLAIMWATCH_EXTRACT_PROCESSES``, default one per CPU) extraction runs
     in a :class:`~pipeline.process_pool.ProcessPool` of that many spawned workers; a page whose
-    worker died twice counts ``extract/error``, and each new pool ``extract/worker_restarts``. With
-    0 it runs on one thread of the crawl process.
+    worker died twice counts ``extract/error``, and each new pool ``extract/worker_restarts``. A
+    page that runs past ``timeout_s`` in its worker counts ``extract/timeout`` (its worker is killed
+    and replaced). With 0 it runs on one thread of the crawl process, with no time limit (a thread
+    cannot be stopped).
     """
 
     # One thread: two extraction threads crashed the process with a double free inside lxml
     # (trafilatura copying a tree), about once in 25 crawls; they brought no speed either (GIL).
-    def __init__(self, stats: StatsCollector, min_chars: int, processes: int = 0) -> None:
+    def __init__(
+        self,
+        stats: StatsCollector,
+        min_chars: int,
+        processes: int = 0,
+        timeout_s: float | None = None,
+    ) -> None:
         self.stats = stats
         self.min_chars = min_chars
-        self.pool = ProcessPool(processes) if processes > 0 else None
+        self.pool = ProcessPool(processes, timeout_s) if processes > 0 else None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
         min_chars = int(required(crawler.settings, "CLAIMWATCH_MIN_ARTICLE_CHARS"))
         processes = crawler.settings.get("CLAIMWATCH_EXTRACT_PROCESSES")
+        timeout = crawler.settings.get("CLAIMWATCH_EXTRACT_TIMEOUT_S")
         return cls(
             crawler.stats,
             min_chars,
             default_processes() if processes is None else int(processes),
+            None if timeout is None else float(timeout),
         )
 
     def close_spider(self, spider: Any = None) -> None:
@@ -346,6 +359,9 @@ class ExtractPipeline:
         except WorkerCrashed:
             logger.warning("extraction of %s crashed its worker twice", item.url)
             return Extraction(None, "error: worker_crashed")
+        except WorkerTimedOut as exc:
+            logger.warning("extraction of %s %s", item.url, exc)
+            return Extraction(None, f"timeout: {exc}")
         finally:
             if self.pool.restarts > restarts:
                 self.stats.inc_value("extract/worker_restarts", self.pool.restarts - restarts)

@@ -111,14 +111,16 @@ class PageWorkPipeline(ExtractPipeline):
         min_chars: int,
         processes: int = 0,
         scoring: Scoring | None = None,
+        timeout_s: float | None = None,
     ) -> None:
-        super().__init__(stats, min_chars, processes)
+        super().__init__(stats, min_chars, processes, timeout_s)
         self.scoring = scoring or Scoring()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageWorkPipeline:
         settings = crawler.settings
         processes = settings.get("CLAIMWATCH_EXTRACT_PROCESSES")
+        timeout = settings.get("CLAIMWATCH_EXTRACT_TIMEOUT_S")
         return cls(
             crawler.stats,
             int(required(settings, "CLAIMWATCH_MIN_ARTICLE_CHARS")),
@@ -128,6 +130,7 @@ class PageWorkPipeline(ExtractPipeline):
                 settings.getdict("CLAIMWATCH_RULES_EXTRA"),
                 settings.get("CLAIMWATCH_CLAIM_MODEL"),
             ),
+            None if timeout is None else float(timeout),
         )
 
     def worker_call(

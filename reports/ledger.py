@@ -9,6 +9,12 @@ failure (5xx) marks the row ``failed``; only ``--force`` sends it again. A row l
 crashed run for longer than :data:`STALE_SENDING` is sent again with the same Message-ID, so a
 duplicate can be recognised.
 
+Each try of a send first writes ``sending since <time>`` into ``last_error``. When a run takes over
+a row left ``sending`` with that note, the crashed run may have delivered the message before it
+died: :func:`interrupted_at` says when it tried, and the row, once sent, keeps ``possibly twice: a
+send was interrupted at <time>`` in ``last_error`` (``claimwatch digests`` shows it). A run killed
+before its first try leaves no such note, and its period is simply sent.
+
 Due periods (:func:`due_periods`): for each list, every complete ISO week from the ledger's first
 week for that list (else the week of the first stored article) up to the last complete week, at
 most ``mail.catch_up_weeks`` of them, plus any row still pending; minus the sent and failed ones.
@@ -16,9 +22,10 @@ most ``mail.catch_up_weeks`` of them, plus any row still pending; minus the sent
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -30,6 +37,33 @@ from reports.period import Period, due_weeks, parse_period, week_of
 
 STALE_SENDING = timedelta(minutes=30)
 DONE = ("sent", "failed")
+SENDING_NOTE = "sending since "  # last_error while a try is in flight
+
+
+def _stamp(moment: datetime) -> str:
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+_INTERRUPTED = re.compile(r"a send was interrupted at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC)")
+
+
+def interrupted_at(row: DigestSend) -> str | None:
+    """When a send of ``row`` was tried by a run that did not finish it (``None``: none was): the
+    note of a try in flight, or of an earlier interrupted send the row still carries."""
+    note = row.last_error or ""
+    if note.startswith(SENDING_NOTE):
+        return note.removeprefix(SENDING_NOTE)
+    found = _INTERRUPTED.search(note)
+    return found.group(1) if found else None
+
+
+def possibly_twice(interrupted: str) -> str:
+    """The ledger's note on a period sent again after an interrupted send."""
+    return (
+        f"possibly twice: a send was interrupted at {interrupted}"
+        " and the digest was sent again with the same Message-ID"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +191,7 @@ def claim(
         }
         if force:
             values["message_id"] = message_id()  # a deliberate resend is a new message
+            values["last_error"] = None  # so no note of an earlier send applies to it
         stale = (DigestSend.status == "sending") & (DigestSend.updated_at < now - STALE_SENDING)
         result = session.execute(
             update(DigestSend)
@@ -170,11 +205,16 @@ def claim(
 
 
 def record_attempt(factory: sessionmaker[Session], row_id: int, now: datetime) -> None:
+    """Count a try, and note that it is in flight (see :func:`interrupted_at`)."""
     with factory() as session, session.begin():
         session.execute(
             update(DigestSend)
             .where(DigestSend.id == row_id)
-            .values(attempts=DigestSend.attempts + 1, updated_at=now)
+            .values(
+                attempts=DigestSend.attempts + 1,
+                updated_at=now,
+                last_error=SENDING_NOTE + _stamp(now),
+            )
         )
 
 

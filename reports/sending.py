@@ -3,8 +3,10 @@ ledger (see :mod:`reports.ledger` for the rules) or as a one-off copy outside it
 
 :func:`send_jobs` takes the jobs oldest first, builds each period's digest once (``build`` also
 writes the archive), filters it for each recipient list, and delivers it. After a transient failure
-it stops trying: the remaining rows stay ``pending`` for the next run. :func:`send_copy` sends one
-period to one list the same way, with the same retries, and records nothing.
+it stops trying: the remaining rows stay ``pending`` for the next run. A row taken over from a run
+that died while sending is sent again with the same Message-ID, and its outcome says it may have
+arrived twice. :func:`send_copy` sends one period to one list the same way, with the same retries,
+and records nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.config import Mail, MailList
 from reports import render
-from reports.ledger import Job, claim, ensure_row, finish, record_attempt, status_of
+from reports.ledger import (
+    Job,
+    claim,
+    ensure_row,
+    finish,
+    interrupted_at,
+    possibly_twice,
+    record_attempt,
+    status_of,
+)
 from reports.mail import Delivery, Transport, build_message, deliver, new_message_id, subject
 from reports.model import Audience, Digest
 from reports.period import Period
@@ -152,6 +163,8 @@ def send_jobs(
             state = status_of(factory, key, name)
             outcomes.append(Outcome(key, name, "skipped", detail=f"already {state}"))
             continue
+        interrupted = interrupted_at(row)
+        twice = possibly_twice(interrupted) if interrupted is not None else None
         try:
             if key not in digests:
                 digests[key] = build(job.period)
@@ -171,14 +184,15 @@ def send_jobs(
             raise
         attempts = delivery.attempts
         if delivery.delivered:
-            note = "; ".join(delivery.refused) or None
-            if note:
-                note = f"refused: {note}"
+            refused = "; ".join(delivery.refused)
+            note = "; ".join(filter(None, [twice, refused and f"refused: {refused}"])) or None
             finish(factory, row_id, "sent", now(), subject=subject_line, error=note)
             outcomes.append(Outcome(key, name, "sent", attempts, row.message_id, note))
             continue
         error = delivery.error
         text = str(error)[:2000]
+        if interrupted is not None:  # the earlier try may still have delivered it
+            text = f"{text}; a send was interrupted at {interrupted} (it may have arrived)"
         if error is not None and error.transient:
             finish(factory, row_id, "pending", now(), subject=subject_line, error=text)
             stopped = text

@@ -1,17 +1,23 @@
 """A local test web server, run in a subprocess by the fixtures (``python -m tests.mockserver ROOT``).
 
 It serves a site folder like the demo server (ETag, Last-Modified, 304s, ``__BASE_URL__``) and adds
-hostile endpoints under ``/hostile/``: oversized pages, a gzip bomb, a redirect to a non-public
-address, mis-encoded and malformed pages, binary junk, server errors and 429s with Retry-After. Every request path is
-appended to ``ROOT/../access.log`` so tests can see exactly what the crawler fetched.
+hostile endpoints under ``/hostile/``: oversized pages, gzip and deflate bombs, a page that never
+ends, a connection reset mid-page, a redirect to a non-public address, mis-encoded and malformed
+pages, binary junk, server errors and 429s with Retry-After. Every request path is appended to
+``ROOT/../access.log`` so tests can see exactly what the crawler fetched.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
+import io
+import socket
+import struct
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -21,6 +27,11 @@ from crawler.demo.server import SiteHandler, SiteServer
 MIB = 1024 * 1024
 _BOMB = gzip.compress(b"<html><body><p>" + b"A" * (64 * MIB) + b"</p></body></html>", 9)
 _LOCK = threading.Lock()
+
+
+@functools.cache
+def _deflate_bomb() -> bytes:  # made on first use: most tests never ask for it
+    return zlib.compress(b"<html><body><p>" + b"B" * (64 * MIB) + b"</p></body></html>", 9)
 
 
 def _article(title: str, body: str) -> str:
@@ -140,6 +151,34 @@ class HostileHandler(SiteHandler):
             "Patience rewarded", "A server that asked for a second and then answered in full. " * 3
         )
         self.raw(200, page.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+    def route_deflate_bomb(self) -> None:  # 64 KiB on the wire, 64 MiB inflated (zlib)
+        self.raw(200, _deflate_bomb(), {"Content-Type": "text/html", "Content-Encoding": "deflate"})
+
+    def route_endless(self) -> None:  # a page that never ends: a few bytes every 0.2 s, forever
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        try:
+            self.wfile.write(b"<html><body><p>")
+            while True:
+                self.wfile.write(b"more ")
+                self.wfile.flush()
+                time.sleep(0.2)
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+
+    def route_reset(self) -> None:  # half a page, then the connection is reset (TCP RST)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", "100000")
+        self.end_headers()
+        self.wfile.write(b"<html><body><p>" + b"half a page " * 100)
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.wfile = io.BytesIO()  # nothing left to flush on the closed socket
+        self.close_connection = True
 
     def route_error(self) -> None:
         self.raw(500, b"<h1>Internal Server Error</h1>", {"Content-Type": "text/html"})

@@ -1,12 +1,14 @@
 """A real SMTP server for the digest tests: aiosmtpd on 127.0.0.1, an ephemeral port, in a thread.
 
 ``script`` holds the replies to the next DATA commands (``"451 4.3.0 try later"``, ``"550 5.7.1
-no"``); once it is empty every message is accepted. Accepted messages are parsed into ``messages``.
+no"``, or ``"hold"``: take the message but never answer, as a server would whose client dies
+before the reply); once it is empty every message is accepted. Accepted messages are parsed into ``messages``.
 Optionally: STARTTLS or implicit TLS with a throw-away self-signed certificate, and AUTH LOGIN/PLAIN.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
@@ -40,13 +42,15 @@ class Handler:
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         self.data_commands += 1
         reply = self.script.pop(0) if self.script else "250 2.0.0 accepted"
-        if reply.startswith("250"):
+        if reply.startswith(("250", "hold")):
             raw = envelope.original_content or b""
             message = message_from_bytes(raw, policy=policy.default)
             assert isinstance(message, EmailMessage)
             self.messages.append(
                 Received(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], message)
             )
+        if reply == "hold":
+            await asyncio.sleep(3600)  # cancelled when the server stops
         return reply
 
 

@@ -239,6 +239,28 @@ def test_missed_weeks_are_sent_oldest_first(world: World, tmp_path: Path) -> Non
     assert [s.split()[2].rstrip(":") for s in subjects] == ["2026-W46", "2026-W47"]
 
 
+@pytest.mark.parametrize("missed", [1, 2, 3])
+def test_downtime_over_one_to_three_digest_dates_sends_each_week_once_oldest_first(
+    world: World, tmp_path: Path, missed: int
+) -> None:
+    """Nothing sent since the first article, ``missed`` digest dates gone by: the next run sends
+    each of those weeks once, oldest first, and the run after it sends nothing."""
+    weeks = [WEEK.previous(back) for back in reversed(range(missed))]
+    for week in weeks:
+        world.article(f"Flagged in {week.key}", at(week), band="review", score=50.0)
+    world.commit()
+    with smtp_server() as server:
+        config = make_config(tmp_path, server.port)
+        outcomes = send(world, config, tmp_path)
+        again = send(world, config, tmp_path)
+    assert [(o.period, o.status) for o in outcomes] == [(w.key, "sent") for w in weeks]
+    assert [r.message["Subject"].split()[2].rstrip(":") for r in server.messages] == [
+        w.key for w in weeks
+    ]
+    assert again == []
+    assert ledger_rows(world) == [(w.key, "desk", "sent", 1) for w in weeks]
+
+
 def test_down_server_stops_the_run_and_keeps_the_order(world: World, tmp_path: Path) -> None:
     world.article("First week", at(WEEK.previous()), band="review", score=50.0)
     world.article("Second week", at(WEEK), band="review", score=50.0)
@@ -406,3 +428,63 @@ def test_cli_rejects_a_bad_week_and_disabled_mail(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace("enabled = true", "enabled = false"))
     off = claimwatch("digest", "--send", config=config)
     assert off.returncode == 78 and "mail is not enabled" in off.stderr
+
+
+@pytest.mark.slow
+def test_a_send_killed_mid_delivery_is_sent_again_and_the_ledger_says_possibly_twice(
+    tmp_path: Path,
+) -> None:
+    """kill -9 while the server holds the delivered message's reply: within 30 minutes nothing is
+    sent again; after them the digest goes again with the same Message-ID, and ``digests`` says
+    it may have arrived twice."""
+    import signal
+    import time
+
+    with smtp_server(script=["hold"]) as server:
+        config = cli_world(tmp_path, server.port)
+        config.write_text(config.read_text().replace("timeout_s = 5", "timeout_s = 120"))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLAIMWATCH_")}
+        sender = subprocess.Popen(
+            [sys.executable, "-m", "claimwatch", "--config", str(config), "digest", "--send"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while not server.messages and time.monotonic() < deadline and sender.poll() is None:
+            time.sleep(0.05)
+        assert len(server.messages) == 1, "the message never reached the server"
+        sender.send_signal(signal.SIGKILL)
+        sender.wait(timeout=30)
+
+        engine = make_engine(f"sqlite:///{tmp_path / 'data' / 'claimwatch.db'}")
+        factory = session_factory(engine)
+        with factory() as session:
+            [row] = session.scalars(select(DigestSend)).all()
+            assert (row.status, row.attempts) == ("sending", 1)
+            assert (row.last_error or "").startswith("sending since ")
+
+        soon = claimwatch("digest", "--send", config=config)  # within the 30 minutes
+        assert soon.returncode == 0, soon.stderr
+        assert "skipped" in soon.stdout and "already sending" in soon.stdout
+        assert len(server.messages) == 1
+
+        with factory() as session, session.begin():  # 31 minutes pass
+            row = session.scalars(select(DigestSend)).one()
+            row.updated_at = row.updated_at - timedelta(minutes=31)
+        engine.dispose()
+        later = claimwatch("digest", "--send", config=config)
+        assert later.returncode == 0, later.stderr
+        assert "possibly twice" in later.stdout
+        ledger = claimwatch("digests", config=config)
+
+    first, second = server.messages
+    assert first.message["Message-ID"] == second.message["Message-ID"]
+    week = last_complete_week(datetime.now(UTC)).key
+    assert re.search(
+        rf"^{week}\s+digest\s+sent\s+2\s.*{re.escape(first.message['Message-ID'])}"
+        r"\s+possibly twice: a send was interrupted at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC",
+        ledger.stdout,
+        re.M,
+    ), ledger.stdout

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.process_pool import ProcessPool, WorkerCrashed
-from tests.conftest import ROOT, serve, write_config
+from pipeline.process_pool import ProcessPool, WorkerCrashed, WorkerTimedOut
+from tests.conftest import ROOT, run_cli, serve, write_config
 from tests.sites import article_html, write_site
 from tests.test_crawl import last_runs, stored
 
@@ -55,6 +55,56 @@ def test_a_call_that_kills_its_worker_twice_is_given_up() -> None:
             pool.shutdown()
 
     assert asyncio.run(main()) == (9, 2)
+
+
+def stall(n: int) -> int:
+    time.sleep(3600)
+    return n
+
+
+def test_a_call_past_the_time_limit_has_its_worker_killed_and_the_pool_goes_on() -> None:
+    async def main() -> tuple[list[int], int, int, bool]:
+        pool = ProcessPool(2, time_limit_s=2.0)
+        try:
+            assert await pool.run(square, 2) == 4  # the workers are up
+            before = set(pool.pids())
+            stalled = asyncio.ensure_future(pool.run(stall, 1))
+            others = [asyncio.ensure_future(pool.run(square, n)) for n in range(20)]
+            with pytest.raises(WorkerTimedOut, match="ran past the 2 s limit"):
+                await stalled
+            results = list(await asyncio.gather(*others))
+            fresh = not (set(pool.pids()) & before)
+            return results, pool.restarts, pool.timeouts, fresh
+        finally:
+            pool.shutdown()
+
+    results, restarts, timeouts, fresh = asyncio.run(main())
+    assert results == [n * n for n in range(20)]  # the other calls were retried on the new pool
+    assert (restarts, timeouts) == (1, 1)
+    assert fresh  # the stalled worker is gone, and a new pool runs
+
+
+def test_waiting_for_a_free_worker_does_not_count_against_the_limit() -> None:
+    async def main() -> list[int]:
+        pool = ProcessPool(1, time_limit_s=3.0)
+        try:
+            # 60 calls of 0.1 s on one worker: 6 s in all, each call well under the limit.
+            calls = [asyncio.ensure_future(pool.run(nap, n)) for n in range(60)]
+            return list(await asyncio.gather(*calls))
+        finally:
+            pool.shutdown()
+
+    assert asyncio.run(main()) == list(range(60))
+
+
+def nap(n: int) -> int:
+    time.sleep(0.1)
+    return n
+
+
+def test_the_time_limit_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="time_limit_s must be positive"):
+        ProcessPool(1, time_limit_s=0)
 
 
 def test_processes_must_be_positive() -> None:
@@ -425,3 +475,48 @@ def test_the_crawl_runs_page_work_with_the_scoring_settings(tmp_path: Path) -> N
         stage.close_spider()
     work = work_page(_claims_page(0), "https://a.example/r", 0, None, stage.scoring)
     assert work.score is not None and work.score.model_sha256 == ""  # rules only: no weights
+
+
+def slow_page(paragraphs: int = 49, spans: int = 1_000) -> str:
+    """Real markup that is slow to extract yet within the DOM budget: 49 paragraphs of 1,000
+    ``<span>`` each (49,000 inline elements, none over the per-block cap) take trafilatura about
+    half a second per paragraph."""
+    words = "".join(f"<span>word{i} </span>" for i in range(spans))
+    body = f"<p>{words}</p>" * paragraphs
+    return f"<!doctype html><html><head><title>Slow</title></head><body><article>{body}</article></body></html>"
+
+
+@pytest.mark.slow
+def test_a_page_past_the_extraction_time_limit_is_skipped_and_the_crawl_goes_on(
+    tmp_path: Path,
+) -> None:
+    root = write_site(tmp_path / "site")
+    (root / "articles" / "slow.html").write_text(slow_page())
+    slugs = ["alpha", "slow", "beta", "gamma"]
+    entries = "".join(f"<url><loc>__BASE_URL__/articles/{s}.html</loc></url>" for s in slugs)
+    (root / "with-slow.xml").write_text(
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"{entries}</urlset>"
+    )
+    served = serve(root)
+    try:
+        db_url = f"sqlite:///{tmp_path / 'cw.db'}"
+        config = write_config(
+            tmp_path / "claimwatch.toml",
+            [{"name": "slow", "kind": "sitemap", "start_urls": [served.url + "/with-slow.xml"]}],
+            db_url,
+            crawl={"extract_processes": 2, "extract_timeout_s": 5},
+        )
+        result = run_cli("--config", str(config), "crawl")
+        assert result.returncode == 0, result.stderr
+        assert set(stored(db_url)) == {"alpha.html", "beta.html", "gamma.html"}
+        run = last_runs(db_url)["slow"]
+        assert run.status == "ok"
+        crawl, source = run.stats["crawl"], run.stats["source"]
+        assert crawl["extract/timeout"] == 1 and source["extract/timeout"] == 1, crawl
+        assert crawl["extract/ok"] == 3
+        assert crawl.get("extract/worker_restarts", 0) >= 1
+        assert "extract/error" not in crawl
+    finally:
+        served.process.kill()
+        served.process.wait()

@@ -6,6 +6,11 @@ or links within the source's domains), skips what has not changed since the last
 :class:`~pipeline.items.PageItem` per fetched page. Every outcome is counted in the stats, globally and
 under ``source/<name>/``; failures keep a few samples for the crawl-run record.
 
+A sitemap index is read once per source and run: an index that lists itself or one of the indexes
+that led to it counts ``sitemap/loop``, one that lists a sitemap already read in this run counts
+``sitemap/repeated``; either is recorded as an error of the source (``errors/sitemap_loop``,
+``errors/sitemap_repeated``, with the URLs) instead of vanishing in the duplicate filter.
+
 Settings read: ``CLAIMWATCH_SOURCES`` (the configured sources), ``CLAIMWATCH_RECRAWL_AFTER_DAYS``,
 ``DOWNLOAD_MAXSIZE`` (also the cap for an unzipped sitemap or feed), and ``CLAIMWATCH_DB_URL`` for
 the pages stored by earlier runs (absent: every page is new).
@@ -66,7 +71,7 @@ def failure_reason(failure: Failure) -> str:
     name = type(exc).__name__
     if "Cancelled" in name:
         return "too_large" if "max size" in message or not message else "cancelled"
-    if "DNSLookup" in name:
+    if "DNSLookup" in name or name == "CannotResolveHostError":  # Twisted's, Scrapy's (2.13+)
         return "dns_error"
     if "Timeout" in name or "TimedOut" in name:
         return "timeout"
@@ -105,6 +110,7 @@ class ArticleSpider(Spider):
         self.known: dict[str, dict[str, Known]] = {}
         self.budget_used: dict[str, int] = defaultdict(int)
         self.error_samples: dict[str, list[dict[str, str]]] = defaultdict(list)
+        self.discovery_seen: dict[str, set[str]] = defaultdict(set)
         self.recrawl_after = timedelta(days=recrawl_after_days)
         self.max_bytes = max_bytes
         self._allow = {s.name: [re.compile(p) for p in s.allow] for s in selected}
@@ -185,15 +191,49 @@ class ArticleSpider(Spider):
             meta=meta,
         )
 
-    def discovery_request(self, source: Source, url: str, kind: str, start: bool) -> Request:
+    def discovery_request(
+        self,
+        source: Source,
+        url: str,
+        kind: str,
+        start: bool,
+        trail: tuple[tuple[str, ...], ...] = (),
+    ) -> Request:
+        """A request for a sitemap, feed or robots.txt. ``trail``: the listings that led to it,
+        each as its URLs (as requested, and where a redirect ended), canonical."""
+        self.discovery_seen[source.name].add(canonical_url(url))
         return Request(
             url,
             callback=self.parse_discovery,
             errback=self.on_error,
-            meta={"source": source.name, "discovery": kind, "start": start},
+            meta={"source": source.name, "discovery": kind, "start": start, "trail": trail},
             dont_filter=start,
             priority=10,
         )
+
+    def listed_sitemap(self, source: Source, url: str, response: Response) -> Iterator[Request]:
+        """The request for a sitemap an index or robots.txt lists, unless it loops or repeats."""
+        here = [canonical_url(response.url)]
+        if response.request is not None and canonical_url(response.request.url) not in here:
+            here.insert(0, canonical_url(response.request.url))
+        trail = (*response.meta.get("trail", ()), tuple(here))
+        target = canonical_url(url)
+        if any(target in urls for urls in trail):
+            self.inc(source.name, "sitemap/loop")
+            path = " -> ".join([*(urls[0] for urls in trail), target])
+            self.record_error(
+                source.name, response.url, "sitemap_loop", f"sitemap loop, not followed: {path}"
+            )
+        elif target in self.discovery_seen[source.name]:
+            self.inc(source.name, "sitemap/repeated")
+            self.record_error(
+                source.name,
+                response.url,
+                "sitemap_repeated",
+                f"lists {target} again, already read in this run: not read twice",
+            )
+        else:
+            yield self.discovery_request(source, url, "sitemap", False, trail)
 
     # -- crawl -------------------------------------------------------------------------------------
 
@@ -220,7 +260,7 @@ class ArticleSpider(Spider):
         if kind == "robots":
             text = response.text if isinstance(response, TextResponse) else ""
             for url in sitemaps_from_robots(text):
-                yield self.discovery_request(source, response.urljoin(url), "sitemap", False)
+                yield from self.listed_sitemap(source, response.urljoin(url), response)
             return
         try:
             body = maybe_gunzip(response.body, self.max_bytes)
@@ -233,9 +273,7 @@ class ArticleSpider(Spider):
             shape, entries = parse_sitemap(body)
             if shape == "index":
                 for entry in entries:
-                    yield self.discovery_request(
-                        source, response.urljoin(entry.url), "sitemap", False
-                    )
+                    yield from self.listed_sitemap(source, response.urljoin(entry.url), response)
                 return
         if not entries and response.meta.get("start"):
             self.record_error(source.name, response.url, f"bad_{kind}", f"no entries in {kind}")
