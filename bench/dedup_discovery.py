@@ -3,11 +3,18 @@
 Reads ``../shared/eval/articles_dev.jsonl`` and the AEB pages (``../shared/eval/aeb/``) in place.
 Three runs: every dev row (the network's pages included: they should come out as candidates, made
 of ``same_template`` rows only), the dev negatives alone (no candidate expected), and the 181 AEB
-pages extracted as the crawler does (no candidate expected). Also the time to cluster a synthetic
-week (``--week N`` articles of the project's test families and ordinary pages, repeated with
-different URLs; off by default).
+pages extracted as the crawler does (no candidate expected).
 
-Run: ``python bench/dedup_discovery.py`` (about fifteen seconds). Prints Markdown.
+``--week N`` instead clusters a synthetic week of N stored articles (``bench/dedup_week.py``: text
+generated for this benchmark, with 25 planted template families among ordinary pages, syndicated
+stories and reposts) and reports the wall and CPU time, the peak memory, and what came out: how
+many planted families were found, and how many candidates mix families or hold unplanted pages.
+``--legacy-up-to M`` also times the pair-counting version (``bench/dedup_discovery_legacy.py``) on
+the same articles when N ≤ M, side by side.
+
+Run: ``python bench/dedup_discovery.py`` (about fifteen seconds);
+``python bench/dedup_discovery.py --week 100000`` (a few minutes, most of it generating). Prints
+Markdown.
 """
 
 from __future__ import annotations
@@ -15,15 +22,23 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from core.document import Document, from_text
-from pipeline.dedup.discovery import candidates
+from pipeline.dedup.discovery import Candidate, candidates, site_of
 from pipeline.extract import extract_html
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dedup_discovery_legacy import candidates as legacy_candidates  # noqa: E402
+from dedup_week import week  # noqa: E402
+
+Finder = Callable[[Sequence[tuple[str, Document]]], list[Candidate]]
 
 
 def dev(path: Path) -> tuple[list[tuple[str, Document]], dict[str, str]]:
@@ -59,11 +74,90 @@ def report(name: str, articles: list[tuple[str, Document]], labels: dict[str, st
     print(("; ".join(parts) or "none") + f" | {seconds:.2f} s |")
 
 
+def _timed(
+    finder: Finder, articles: list[tuple[str, Document]]
+) -> tuple[list[Candidate], float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    found = finder(articles)
+    return found, time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _status(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])  # kB
+    return 0
+
+
+def _reset_peak() -> int:
+    """Reset the peak RSS (Linux: clear_refs 5) and return the current RSS, in kB."""
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+    return _status("VmRSS")
+
+
+def _peak() -> int:
+    return _status("VmHWM")
+
+
+def synthetic(n: int, legacy_up_to: int) -> None:
+    started = time.perf_counter()
+    rows = list(week(n))
+    generated = time.perf_counter() - started
+    articles = [(url, doc) for url, doc, _ in rows]
+    planted = {url: family for url, _, family in rows}
+    sizes = Counter(f for f in planted.values() if f)
+    structured = sum(1 for _, doc in articles if any(b.kind == "list_item" for b in doc.blocks[:8]))
+    print(
+        f"{n:,} articles generated in {generated:.0f} s: {sum(sizes.values()):,} articles of "
+        f"{len(sizes)} planted families, {structured:,} with a list near the top\n"
+    )
+    finders: list[tuple[str, Finder]] = [("today (MinHash banding)", candidates)]
+    if n <= legacy_up_to:
+        finders.append(("before (pairs counted)", legacy_candidates))
+    print(
+        "| version | articles | wall s | CPU s | peak RSS growth MiB | candidates | planted families "
+        "found (of those on 2+ sites with 3+ articles) | candidates mixing families | candidates "
+        "with unplanted pages (pages) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+    )
+    sites: dict[str, set[str]] = {}
+    for url, family in planted.items():
+        if family:
+            sites.setdefault(family, set()).add(site_of(url))
+    findable = {f for f, c in sizes.items() if c >= 3 and len(sites[f]) >= 2}
+    for name, finder in finders:
+        base = _reset_peak()
+        found, wall, cpu = _timed(finder, articles)
+        rss = (_peak() - base) / 1024
+        majority = set()
+        mixed = unplanted = unplanted_pages = 0
+        for c in found:
+            kinds = Counter(planted[m] for m in c.members)
+            top = kinds.most_common(1)[0][0]
+            if top:
+                majority.add(top)
+            if len([k for k in kinds if k]) > 1:
+                mixed += 1
+            if kinds.get(None):
+                unplanted += 1
+                unplanted_pages += kinds[None]
+        print(
+            f"| {name} | {n:,} | {wall:.1f} | {cpu:.1f} | {rss:,.0f} | {len(found)} | "
+            f"{len(majority & findable)} of {len(findable)} | {mixed} | {unplanted} "
+            f"({unplanted_pages:,}) |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval", type=Path, default=EVAL / "articles_dev.jsonl")
     parser.add_argument("--aeb", type=Path, default=EVAL / "aeb")
+    parser.add_argument("--week", type=int, default=0, help="cluster a synthetic week of N")
+    parser.add_argument("--legacy-up-to", type=int, default=0)
     args = parser.parse_args()
+    if args.week:
+        synthetic(args.week, args.legacy_up_to)
+        return
     rows, labels = dev(args.eval)
     print(
         "| articles | n | candidates | members (by label) | time |\n| --- | --- | --- | --- | --- |"

@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 
 from core.config import DigestSettings
 from core.models import Article, Claim, Source
+from pipeline.dedup.template import TemplateMatcher
 from pipeline.health import DEFAULT_FAILING_AFTER
+from reports.candidates import candidate_rows
 from reports.model import BAND_ORDER, ClaimView, Digest, Figures, FlaggedArticle, Link
 from reports.period import Period
 from reports.query import execute, flagged_in, in_period, loads, loads_shared, raw
@@ -310,9 +312,12 @@ def build_digest(
     rule_messages: Mapping[str, str] | None = None,
     now: datetime | None = None,
     failing_after: int = DEFAULT_FAILING_AFTER,
+    matcher: TemplateMatcher | None = None,
 ) -> Digest:
     """The digest of ``period``: figures, ranked flagged articles, families, trends, sources
-    (failing after ``failing_after`` failed runs in a row: ``schedule.failing_after``)."""
+    (failing after ``failing_after`` failed runs in a row: ``schedule.failing_after``), and the
+    possible new template families (those ``matcher``, the seed families in use, does not
+    already match)."""
     flagged_ids = [i for (i,) in execute(session, select(Article.id).where(flagged_in(period)))]
     effects = review_effects(session, flagged_ids)
     articles = flagged_articles(session, period, settings, rule_messages or {}, effects)
@@ -340,4 +345,5 @@ def build_digest(
         ),
         rules=tuple(sorted({a.rules_sha256 for a in articles if a.rules_sha256})),
         dismissed=len(effects.dismissed),
+        candidates=candidate_rows(session, period, matcher),
     )

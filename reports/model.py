@@ -135,6 +135,18 @@ class FamilyRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CandidateRow:
+    """A possible new template family: unmatched articles of the period that share a template
+    (:mod:`pipeline.dedup.discovery`)."""
+
+    id: str  # what ``claimwatch families promote ID --name NAME`` takes
+    articles: int
+    sites: tuple[str, ...]
+    evidence: tuple[str, ...]  # the shape and the shared topic-free phrases
+    examples: tuple[Link, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class TrendRow:
     name: str
     counts: tuple[int, ...]  # one per window, oldest first; the last is this period
@@ -225,6 +237,7 @@ class Digest:
     audience: Audience | None = None
     notes: tuple[str, ...] = field(default=())
     dismissed: int = 0  # flagged articles left out: dismissed in the review workspace
+    candidates: tuple[CandidateRow, ...] = ()  # possible new template families
 
     @property
     def false_positives(self) -> int:

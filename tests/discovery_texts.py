@@ -1,4 +1,4 @@
-"""Two small template families written for the discovery tests, and ordinary pages that share
+"""Three small template families written for the discovery tests, and ordinary pages that share
 words with them but no template.
 
 Each family is a fixed frame (its stock phrases, its shape) filled with a topic per article, the
@@ -164,6 +164,72 @@ FAMILY_B = [
             "kitchenmyths.example",
         ],
         TOPICS[2:],
+        strict=True,
+    )
+]
+
+
+def remedy_card(topic: Topic) -> str:
+    """Family C, "remedy card": five short lines of card facts, an eight-step list that returns as
+    the headings, short steps with the same stock lines. Unlike family A it is nothing like the
+    bundled seeds' template (no long summary, short headings), so the bundled family does not
+    match it, and it is discovered, promoted and matched end to end."""
+    name, what, use, caution, details = topic
+    low = name.lower()
+    headings = [
+        f"Getting Your {name} Ready",
+        "Brewing Without Fuss",
+        "Timing Matters",
+        "Finishing Touches",
+        "Keeping Leftovers",
+        "Pairing Ideas",
+        "Common Slip-Ups",
+        "Our Final Tip",
+    ]
+    lines = [
+        f"Card number {len(low)} in our kitchen remedy series, about {low}.",
+        "Skill level is easy, and the cost is a few pennies per cup.",
+        f"Best for {use}, according to the readers who sent it in.",
+        f"Skip it if you live with {caution}, and ask your pharmacist first.",
+        "Here is our tried and tested method, one step after another.",
+        *(f"- {h}" for h in headings),
+        headings[0],
+        f"First things first: {low} is {what}. {details}",
+        headings[1],
+        "Use a clean pot and a lid, and never let it bubble hard. Patience beats heat every single"
+        " time in this kitchen.",
+        headings[2],
+        "Give it five minutes, then taste. A longer soak turns the flavour bitter, so set a timer"
+        " on your phone and walk away.",
+        headings[3],
+        "A slice of lemon or a spoon of honey is all it needs. Skip the sugar if you can, your"
+        " teeth will thank you later.",
+        headings[4],
+        "Pour any extra into a jar with a tight lid and put it in the fridge. It keeps for two"
+        " days, no longer.",
+        headings[5],
+        f"People who take {low} for {use} often pair it with an early night.",
+        headings[6],
+        f"The usual slip-up with {low} is forgetting about {caution}.",
+        headings[7],
+        f"Make {low} part of a calm routine rather than a quick fix. Small habits, repeated"
+        " daily, are what our readers say makes the difference.",
+    ]
+    return "\n".join(lines)
+
+
+# family C on three sites; the sixth topic is left for a fresh article of the template
+FAMILY_C = [
+    (f"https://{site}/cards/{topic[0].lower().replace(' ', '-')}", remedy_card(topic))
+    for site, topic in zip(
+        [
+            "remedycards.example",
+            "remedycards.example",
+            "pantryhealth.example",
+            "pantryhealth.example",
+            "grannyknows.example",
+        ],
+        TOPICS[:5],
         strict=True,
     )
 ]

@@ -14,7 +14,8 @@ from claimwatch.cli.analyze import analyze
 from claimwatch.cli.common import Context, JsonFormatter, Quiet, fail, pass_ctx
 from claimwatch.cli.crawl_cmd import crawl, demo
 from claimwatch.cli.digest_cmd import digest, digests
-from claimwatch.cli.listing_cmd import articles, families, sources
+from claimwatch.cli.families_cmd import families
+from claimwatch.cli.listing_cmd import articles, sources
 from claimwatch.cli.model_cmd import model
 from claimwatch.cli.review_cmd import review, serve, users
 from claimwatch.cli.rules_cmd import rules

@@ -37,6 +37,7 @@ from core.config import Config, MailList
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from pipeline.dedup.template import TemplateMatcher
     from reports.model import Digest
     from reports.period import Period
     from reports.sending import Outcome
@@ -86,6 +87,21 @@ def _rule_messages(config: Config) -> dict[str, str]:
     return {rule.id: rule.message for rule in rules.rules}
 
 
+def _matcher(config: Config) -> TemplateMatcher | None:
+    """The seed families in use, so the digest proposes no candidate they already match; without
+    them (the seeds do not load) every candidate is shown."""
+    from pipeline.dedup.seeds import SeedError, load_families
+    from pipeline.dedup.template import Family, TemplateMatcher
+
+    try:
+        seeds = load_families(config.seed_folders)
+    except SeedError as exc:
+        click.echo(f"claimwatch: seeds: {exc} (candidate families are not checked)", err=True)
+        return None
+    families = [Family.learn(name, members) for name, members in seeds.items()]
+    return TemplateMatcher(families, config.dedup.template_threshold)
+
+
 def _builder(
     config: Config,
     factory: sessionmaker[Session],
@@ -98,6 +114,7 @@ def _builder(
     from reports.digest import build_digest
 
     messages = _rule_messages(config)
+    matcher = _matcher(config)
 
     def build(period: Period) -> Digest:
         with factory() as session:
@@ -107,6 +124,7 @@ def _builder(
                 config.digest,
                 rule_messages=messages,
                 failing_after=config.schedule.failing_after,
+                matcher=matcher,
             )
             if evidence_links:
                 digest = link_pages_to_evidence(digest)

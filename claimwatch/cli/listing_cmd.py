@@ -1,4 +1,4 @@
-"""``claimwatch sources``, ``articles`` and ``families``: read-only listings of what was stored."""
+"""``claimwatch sources`` and ``articles``: read-only listings of what was stored."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from claimwatch.cli.common import EX_CONFIG, Context, fail, pass_ctx
+from claimwatch.cli.common import Context, pass_ctx
 
 
 @click.command()
@@ -86,60 +86,3 @@ def articles(
                     f"{row['first_seen_at'][:16]}  {row['source'] or '-':<22} "
                     f"{title:<60}  {row['canonical_url']}\n"
                 )
-
-
-@click.command()
-@click.option(
-    "--candidates",
-    "show_candidates",
-    is_flag=True,
-    help="Propose new families: groups of unmatched articles that share a template.",
-)
-@pass_ctx
-def families(obj: Context, show_candidates: bool) -> None:
-    """Template families: their seeds, and the articles and sites matched to each, by week."""
-    from pipeline.dedup.seeds import SeedError, load_families
-    from reports.listings import family_weeks
-
-    if show_candidates:
-        _candidates(obj)
-        return
-    try:
-        seeds = load_families(obj.config.seed_folders)
-    except SeedError as exc:
-        fail(f"seeds: {exc}", EX_CONFIG)
-    with obj.session() as session:
-        weeks = family_weeks(session)
-    for name, members in seeds.items():
-        click.secho(f"{name}  ({len(members)} seeds)", bold=True)
-        for seed_id in members:
-            click.echo(f"  seed {seed_id}")
-        rows = [w for w in weeks if w.family == name]
-        if not rows:
-            click.echo("  no articles matched yet")
-        for row in rows:
-            click.echo(
-                f"  {row.week}  {row.articles:>4} articles  {row.reposts:>3} reposts  "
-                f"{len(row.sites)} sites: {', '.join(row.sites)}"
-            )
-
-
-def _candidates(obj: Context) -> None:
-    """Stored articles that match no family and copy no other article, grouped by template."""
-    from pipeline.dedup.discovery import candidates
-    from pipeline.dedup.unmatched import unmatched_articles
-
-    with obj.session() as session:
-        documents = [(a.url, a.document) for a in unmatched_articles(session)]
-    found = candidates(documents)
-    click.echo(f"{len(found)} candidate families among {len(documents)} unmatched articles")
-    for candidate in found:
-        click.secho(
-            f"{candidate.id}  ({len(candidate.members)} articles, {len(candidate.sites)} sites: "
-            f"{', '.join(candidate.sites)})",
-            bold=True,
-        )
-        for line in candidate.evidence:
-            click.echo(f"  {line}")
-        for url in candidate.examples:
-            click.echo(f"  example {url}")
