@@ -257,3 +257,19 @@ def test_common_phrases_that_chain_unrelated_articles_make_no_candidate() -> Non
     assert found[0].sites == sorted(f"site{i}.example" for i in range(6))
     # and each set's three witnesses, a small family of their own shape
     assert [len(c.members) for c in found[1:]] == [3] * 5
+
+
+def test_a_family_among_unstructured_pages_alone_is_proposed() -> None:
+    """Four pages of one family whose stock phrases every member uses are a set even when no
+    other structured article is there to count chance from (a small database: the family and a
+    few plain prose pages)."""
+    prose = [
+        (
+            f"https://plain{i}.example/note",
+            f"Plain note {i}\n\nA short column about the weather in town number {i}, with no list "
+            "and no headings, written the way a local paper writes its notes from the week.",
+        )
+        for i in range(6)
+    ]
+    found = candidates(documents(FAMILY_B + prose))
+    assert [sorted(c.members) for c in found] == [sorted(url for url, _ in FAMILY_B)]

@@ -13,7 +13,8 @@ Two articles are linked when they share the template's fingerprint and not its t
   near-duplicate is the near-duplicate level's business);
 * **a set of phrases, not a coincidence**: in at least :data:`TOGETHER_PASSAGES` of those passages
   the shared phrases are ones that also meet in other articles, more than :data:`ASSOCIATION`
-  times as often as chance would have it. A template's stock phrases come as a set in every
+  times as often as chance would have it, or always together (every article that uses one uses
+  the other). A template's stock phrases come as a set in every
   article of the family; common phrases ("on the other hand", "at the end of the") are each in
   many articles, but not together, and among 100,000 articles they would otherwise chain
   unrelated pages into one group.
@@ -298,7 +299,9 @@ class _Postings:
             for second, q in rare[i + 1 :]:
                 both = len(first & second) - 2  # the other articles that use both
                 chance = (len(first) - 2) * (len(second) - 2) / max(self.n, 1)
-                if both >= ASSOCIATION_MIN and both > ASSOCIATION * chance:
+                # two phrases every one of whose articles uses both are a set however few
+                # the articles are (four pages of one family alone cannot beat chance by 2x)
+                if both >= ASSOCIATION_MIN and (both > ASSOCIATION * chance or first == second):
                     keep.update((p, q))
         return np.array(sorted(keep), dtype=np.int64)
 
