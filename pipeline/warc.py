@@ -82,6 +82,13 @@ def _request_headers(item: PageItem) -> list[tuple[str, str]]:
     return headers
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def _warc_date(when: datetime) -> str:
     return str(datetime_to_iso_date(when.astimezone(UTC).replace(tzinfo=None), use_micros=True))
 
@@ -118,7 +125,7 @@ class WarcArchive:
         if self.out is None:
             self._open()
         assert self.out is not None and self.name is not None
-        status = HTTPStatus(item.status).phrase if item.status in HTTPStatus else ""
+        status = _phrase(item.status)
         protocol = item.protocol or "HTTP/1.1"
         date = {"WARC-Date": _warc_date(item.fetched_at)}
         response = self.writer.create_warc_record(
