@@ -555,11 +555,14 @@ class Config(_Model):
         return f"sqlite:///{(self.data_dir / 'claimwatch.db').as_posix()}"
 
     @property
-    def warc_folder(self) -> Path | None:
-        """Where WARC files go, or ``None`` when ``storage.warc`` is off."""
-        if not self.storage.warc:
-            return None
+    def warc_path(self) -> Path:
+        """The WARC folder (``storage.warc_dir``, default ``<data_dir>/warc``), written or not."""
         return self.storage.warc_dir or self.data_dir / "warc"
+
+    @property
+    def warc_folder(self) -> Path | None:
+        """Where new WARC files go, or ``None`` when ``storage.warc`` is off."""
+        return self.warc_path if self.storage.warc else None
 
     @property
     def seed_folders(self) -> list[Path]:

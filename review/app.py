@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,10 +30,12 @@ from core.config import Web
 from core.models import REVIEW_STATUSES, AuditEntry, Claim, User
 from review.auth import COOKIE, Sessions, Throttle, csrf_ok, verify_password
 from review.decisions import DecisionError, decide_claim, update_article
+from review.evidence import EvidenceView, Missing, rendered_response, warc_response
 from review.pages import article_page, sources_page
 from review.queue import BANDS, Filters, choices, queue
 from review.render import csp, render
 from review.users import all_users, by_name, may
+from review.versions import version_history
 
 LOGIN_COOKIE = "claimwatch_login"
 LOGIN_MAX_AGE_S = 3600
@@ -93,9 +96,15 @@ class Workspace:
     """The app's state: the database, the session signer, the throttle and the settings."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], web: Web, secret_key: str, failing_after: int
+        self,
+        sessions: sessionmaker[Session],
+        web: Web,
+        secret_key: str,
+        failing_after: int,
+        warc_dir: Path | None = None,
     ) -> None:
         self.db = sessions
+        self.warc_dir = warc_dir
         self.web = web
         self.sessions = Sessions(secret_key, web.session_max_age_s)
         self.login_tokens = URLSafeTimedSerializer(secret_key, salt="claimwatch-login")
@@ -268,7 +277,7 @@ class Workspace:
         page = article_page(ctx.db, int(request.path_params["article_id"]))
         if page is None:
             return self.error(ctx.user, ctx.csrf, 404, "Not found", "There is no such article.")
-        return self._page(
+        response = self._page(
             ctx,
             "article.html",
             page.article.title or "(untitled)",
@@ -276,7 +285,28 @@ class Workspace:
             can_decide=may(ctx.user.role, "reviewer"),
             statuses=REVIEW_STATUSES,
             users=[u.name for u in all_users(ctx.db) if u.active],
+            versions=version_history(ctx.db, page.article),
         )
+        # the one page that frames: the stored page, rendered, from this site only
+        response.headers["content-security-policy"] = csp() + "; frame-src 'self'"
+        return response
+
+    def _evidence(self, request: Request, ctx: Ctx, view: EvidenceView) -> Response:
+        try:
+            return view(
+                ctx.db,
+                self.warc_dir,
+                int(request.path_params["article_id"]),
+                request.query_params.get("version"),
+            )
+        except Missing as exc:
+            return self.error(ctx.user, ctx.csrf, 404, exc.title, exc.detail)
+
+    def warc(self, request: Request, ctx: Ctx) -> Response:
+        return self._evidence(request, ctx, warc_response)
+
+    def rendered(self, request: Request, ctx: Ctx) -> Response:
+        return self._evidence(request, ctx, rendered_response)
 
     def review(self, request: Request, ctx: Ctx) -> Response:
         assert ctx.form is not None
@@ -328,6 +358,14 @@ class Workspace:
             Route("/", self.page("viewer")(self.queue_page), methods=["GET"]),
             Route("/articles/{article_id:int}", self.page("viewer")(self.article), methods=["GET"]),
             Route(
+                "/articles/{article_id:int}/warc", self.page("viewer")(self.warc), methods=["GET"]
+            ),
+            Route(
+                "/articles/{article_id:int}/rendered",
+                self.page("viewer")(self.rendered),
+                methods=["GET"],
+            ),
+            Route(
                 "/articles/{article_id:int}/review",
                 self.page("reviewer")(self.review),
                 methods=["POST"],
@@ -346,10 +384,15 @@ PUBLIC = ("/login", "/healthz")
 
 
 def create_app(
-    sessions: sessionmaker[Session], web: Web, secret_key: str, failing_after: int = 3
+    sessions: sessionmaker[Session],
+    web: Web,
+    secret_key: str,
+    failing_after: int = 3,
+    warc_dir: Path | None = None,
 ) -> Any:
-    """The ASGI app: the routes inside the security-headers middleware."""
-    workspace = Workspace(sessions, web, secret_key, failing_after)
+    """The ASGI app: the routes inside the security-headers middleware. ``warc_dir`` is where
+    the WARC files the database refers to are (``None``: no downloads)."""
+    workspace = Workspace(sessions, web, secret_key, failing_after, warc_dir)
     app = Starlette(routes=workspace.routes())
     app.state.workspace = workspace
     return SecurityHeaders(app)

@@ -40,7 +40,9 @@ def serve(obj: Context, host: str | None, port: int | None, dev: bool) -> None:
                 EX_CONFIG,
             )
         key = secrets.token_urlsafe(48)
-    app = create_app(obj.sessions(), config.web, key, config.schedule.failing_after)
+    app = create_app(
+        obj.sessions(), config.web, key, config.schedule.failing_after, config.warc_path
+    )
     host = host or config.web.host
     port = port or config.web.port
     click.echo(f"review workspace on http://{host}:{port}/ (Ctrl-C stops it)", err=True)
