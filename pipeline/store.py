@@ -335,10 +335,7 @@ def store_batch(
             ref = warc[index] if warc is not None else None
             if ref is not None:
                 _add_warc_record(session, article_id, version, item, ref)
-            if before is None:
-                kind = "inserted"
-            else:
-                kind = "updated" if changed_text else "unchanged"
+            kind = "inserted" if before is None else "updated" if changed_text else "unchanged"
             outcomes.append(Outcome(kind, original))
             existing[row["canonical_url"]] = (article_id, row["text_sha256"], version)
     return outcomes

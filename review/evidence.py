@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lxml.html
 from lxml import etree
@@ -50,6 +51,22 @@ def _unsafe(value: str) -> bool:
     return bool(_UNSAFE_URL.match(_CONTROL.sub("", value)))
 
 
+def _data_image(element: Any, name: str) -> bool:
+    """An ``<img src="data:image/...">``: an image the CSP allows, nothing that runs."""
+    value = str(element.get(name, "")).strip().lower()
+    return bool(element.tag == "img" and name.lower() == "src" and value.startswith("data:image/"))
+
+
+def _runs(element: Any, name: str) -> bool:
+    """An attribute that could run something: an event handler, ``srcdoc``, or a
+    ``javascript:``-like URL (a ``data:`` image aside)."""
+    lowered = name.lower()
+    if lowered.startswith("on") or lowered == "srcdoc":
+        return True
+    unsafe = lowered in URL_ATTRIBUTES and _unsafe(str(element.get(name, "")))
+    return unsafe and not _data_image(element, name)
+
+
 def inert_html(html: str) -> str:
     """The page without anything that runs, redirects or re-bases (see the module's text)."""
     if not html.strip():
@@ -67,14 +84,9 @@ def inert_html(html: str) -> str:
         if not isinstance(element.tag, str):
             continue
         for name in list(element.attrib):
-            lowered = name.lower()
-            value = element.attrib[name]
-            if lowered.startswith("on") or lowered == "srcdoc":
+            if _runs(element, name):
                 del element.attrib[name]
-            elif lowered in URL_ATTRIBUTES and _unsafe(value):
-                if not (element.tag == "img" and lowered == "src" and value.startswith("data:image/")):
-                    del element.attrib[name]
-    body = lxml.html.tostring(root, encoding="unicode", method="html")
+    body = str(lxml.html.tostring(root, encoding="unicode", method="html"))
     return "<!doctype html>\n" + body
 
 

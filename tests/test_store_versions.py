@@ -37,7 +37,7 @@ V2 = (
 
 def item(text: str, when: datetime = T0) -> PageItem:
     url = "https://farm.example.org/turmeric"
-    body = ("<html><body>" + "".join(f"<p>{t}</p>" for t in text.split("\n")) + "</body></html>")
+    body = "<html><body>" + "".join(f"<p>{t}</p>" for t in text.split("\n")) + "</body></html>"
     page = PageItem(
         source="farm",
         run_group="g1",
@@ -63,7 +63,9 @@ def item(text: str, when: datetime = T0) -> PageItem:
 @pytest.fixture
 def ids(engine: Engine) -> dict[str, tuple[int | None, int | None]]:
     with session_factory(engine)() as session:
-        open_runs(session, [SourceSpec("farm", "sitemap", ["https://farm.example.org/"])], "g1", None)
+        open_runs(
+            session, [SourceSpec("farm", "sitemap", ["https://farm.example.org/"])], "g1", None
+        )
     with session_factory(engine)() as session:
         return run_ids(session, "g1")
 
@@ -150,9 +152,13 @@ def test_warc_records_read_back_and_match_the_database(
                 if record.rec_type == "response":
                     found[iterator.get_record_offset()] = record.content_stream().read()
         assert found[row.warc_offset] == fetch.body
-    response, request = list(ArchiveIterator(io.BytesIO(read_records(
-        folder, rows[0].warc_file, rows[0].warc_offset, rows[0].warc_length
-    ))))
+    response, request = list(
+        ArchiveIterator(
+            io.BytesIO(
+                read_records(folder, rows[0].warc_file, rows[0].warc_offset, rows[0].warc_length)
+            )
+        )
+    )
     assert response.rec_headers.get_header("WARC-Target-URI") == fetches[0].url
     assert response.rec_headers.get_header("WARC-Date").startswith("2026-11-16T09:00:00")
     assert response.http_headers.get_statuscode() == "200"
