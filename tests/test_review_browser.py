@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.compression import compress_html
 from core.config import DigestSettings
 from core.db import make_engine, upgrade
-from core.compression import compress_html
 from core.models import Article, ArticleReview, AuditEntry, ClaimDecision
 from reports.digest import build_digest
 from reports.period import week_period
@@ -203,9 +203,10 @@ def test_the_stored_page_renders_inert_in_its_sandboxed_frame(  # type: ignore[n
         page.on("response", lambda response: answered.append(response.url))
         _log_in(page, served.url, "vera")
         response = page.goto(f"{served.url}/articles/{article_id}")
-        assert response is not None and "frame-src 'self'" in response.headers[
-            "content-security-policy"
-        ]
+        assert (
+            response is not None
+            and "frame-src 'self'" in response.headers["content-security-policy"]
+        )
         assert page.get_attribute("#rendered", "sandbox") == ""  # no allow-scripts, nothing
         frame = page.frame_locator("#rendered")
         heading = frame.locator("#h")
