@@ -48,9 +48,15 @@ def removed_since_flagged(session: Session, period: Period) -> tuple[RemovedClai
     for start in range(0, len(changed), CHUNK):
         rows = changed[start : start + CHUNK]
         ids = [row.id for row in rows]
-        versions: dict[int, list[ArticleVersion]] = {}
-        for kept in session.scalars(
-            select(ArticleVersion)
+        versions: dict[int, list[Any]] = {}
+        for kept in session.execute(  # the versions without their text
+            select(
+                ArticleVersion.article_id,
+                ArticleVersion.version,
+                ArticleVersion.text_sha256,
+                ArticleVersion.risk_band,
+                ArticleVersion.claims,
+            )
             .where(ArticleVersion.article_id.in_(ids))
             .order_by(ArticleVersion.article_id, ArticleVersion.version)
         ):
@@ -70,9 +76,7 @@ def removed_since_flagged(session: Session, period: Period) -> tuple[RemovedClai
     return tuple(out)
 
 
-def _baseline(
-    kept: list[ArticleVersion], current: ArticleVersion, reviewed_sha: str | None
-) -> tuple[ArticleVersion, str] | None:
+def _baseline(kept: list[Any], current: Any, reviewed_sha: str | None) -> tuple[Any, str] | None:
     earlier = [v for v in kept if v.version < current.version]
     if reviewed_sha is not None:
         if reviewed_sha == current.text_sha256:
@@ -84,7 +88,7 @@ def _baseline(
     return (flagged[0], "first flagged") if flagged else None
 
 
-def _removed(row: Any, kept: list[ArticleVersion], reviewed: str | None) -> RemovedClaims | None:
+def _removed(row: Any, kept: list[Any], reviewed: str | None) -> RemovedClaims | None:
     current = next((v for v in kept if v.version == row.version), None)
     if current is None:
         return None

@@ -72,7 +72,10 @@ def inert_html(html: str) -> str:
     if not html.strip():
         return "<!doctype html><p>(no HTML stored)</p>"
     try:
-        root = lxml.html.document_fromstring(html)
+        # as bytes with a declared parser encoding: a page opening with an XML declaration
+        # (``<?xml ... encoding=...?>``) parses too
+        parser = lxml.html.HTMLParser(encoding="utf-8")
+        root = lxml.html.document_fromstring(html.encode("utf-8"), parser=parser)
     except (etree.ParserError, ValueError):
         return "<!doctype html><p>(the stored HTML could not be parsed)</p>"
     for element in list(root.iter(*REMOVED)):
