@@ -20,6 +20,7 @@ import hashlib
 import io
 import os
 import secrets
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,7 @@ PREFIX = "claimwatch"
 SUFFIX = ".warc.gz"
 DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB, the usual size of a WARC file
 DROPPED = ("content-encoding", "transfer-encoding", "content-length")
+GZIP_LEVEL = 6  # warcio writes level 9: 1.6x the CPU for files 0.6% smaller (bench/README.md)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,17 @@ class WarcArchive:
         self.token = secrets.token_hex(3)
         self.name: str | None = None
         self.out: IO[bytes] | None = None
-        self.writer: Any = None
+        self.buffer = io.BytesIO()
+        # records are serialised plain into ``buffer``, then each written as its own gzip member
+        self.writer: Any = WARCWriter(self.buffer, gzip=False, warc_version="1.1")
+
+    def _member(self, record: Any) -> None:
+        assert self.out is not None
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.write_record(record)
+        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        self.out.write(packer.compress(self.buffer.getvalue()) + packer.flush())
 
     def _open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -114,11 +126,10 @@ class WarcArchive:
         name = f"{PREFIX}-{self.stamp}-{os.getpid()}-{self.token}-{self.serial:05d}{SUFFIX}"
         self.out = open(self.folder / name, "xb")  # noqa: SIM115 - kept open across writes
         self.name = name
-        self.writer = WARCWriter(self.out, gzip=True, warc_version="1.1")
         info = self.writer.create_warcinfo_record(
             name, {"software": "claimwatch", "format": "WARC File Format 1.1"}
         )
-        self.writer.write_record(info)
+        self._member(info)
 
     def write(self, item: PageItem) -> WarcRef:
         """Archive one fetched page; return where its records are."""
@@ -148,8 +159,12 @@ class WarcArchive:
             ),
             warc_headers_dict=dict(date),
         )
+        request.rec_headers.add_header(
+            "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
+        )
         offset = self.out.tell()
-        self.writer.write_request_response_pair(request, response)
+        self._member(response)
+        self._member(request)
         length = self.out.tell() - offset
         ref = WarcRef(self.name, offset, length, hashlib.sha256(item.body).hexdigest())
         if self.out.tell() >= self.max_bytes:
@@ -177,7 +192,6 @@ class WarcArchive:
             self.out.close()
         self.out = None
         self.name = None
-        self.writer = None
 
 
 def read_records(folder: Path, name: str, offset: int, length: int) -> bytes:
