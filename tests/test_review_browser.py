@@ -20,7 +20,7 @@ from sqlalchemy import select
 from core.compression import compress_html
 from core.config import DigestSettings
 from core.db import make_engine, upgrade
-from core.models import Article, ArticleReview, AuditEntry, ClaimDecision
+from core.models import Article, ArticleReview, ArticleVersion, AuditEntry, ClaimDecision
 from reports.digest import build_digest
 from reports.period import week_period
 from review.evidence import RENDERED_CSP
@@ -175,8 +175,9 @@ def test_hostile_article_renders_inert(served: Served, browser) -> None:  # type
 def test_the_stored_page_renders_inert_in_its_sandboxed_frame(  # type: ignore[no-untyped-def]
     served: Served, browser, tmp_path: Path
 ) -> None:
-    """The rendered view: its styles apply, but no script, handler or remote load runs (the
-    loopback server the page points at sees no request)."""
+    """The version history with its claim diff, and the rendered view: its styles apply, but no
+    script, handler or remote load runs (the loopback server the page points at sees no
+    request)."""
     (tmp_path / "remote").mkdir()
     remote = serve(tmp_path / "remote")
     try:
@@ -197,6 +198,23 @@ def test_the_stored_page_renders_inert_in_its_sandboxed_frame(  # type: ignore[n
             article = session.get(Article, article_id)
             assert article is not None
             article.raw_html_gz = compress_html(hostile.encode())
+            article.version = 2
+            gone = {"sentence": "Kratom ends all pain.", "categories": ["disease_treatment"]}
+            kept = {"sentence": "Kratom cures opioid withdrawal in days.", "categories": []}
+            for number, claims in ((1, [kept, gone]), (2, [kept])):
+                session.add(
+                    ArticleVersion(
+                        article_id=article_id,
+                        version=number,
+                        fetched_at=article.fetched_at,
+                        text_sha256=f"{number}" * 64,
+                        raw_sha256=article.raw_sha256,
+                        title=article.title,
+                        text=article.text,
+                        claims=claims,
+                        risk_band="review",
+                    )
+                )
             session.commit()
         page = browser.new_page()
         answered: list[str] = []  # a request the CSP blocks is announced, but never answered
@@ -207,6 +225,8 @@ def test_the_stored_page_renders_inert_in_its_sandboxed_frame(  # type: ignore[n
             response is not None
             and "frame-src 'self'" in response.headers["content-security-policy"]
         )
+        assert page.locator("#diff-2 li.removed").inner_text() == "removed “Kratom ends all pain.”"
+        assert page.locator("#version-2").inner_text().startswith("2 (current)")
         assert page.get_attribute("#rendered", "sandbox") == ""  # no allow-scripts, nothing
         frame = page.frame_locator("#rendered")
         heading = frame.locator("#h")
