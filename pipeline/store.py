@@ -44,11 +44,11 @@ from sqlalchemy.orm import Session
 
 from core.compression import compress_html
 from core.db import sessions_for
-from core.models import Article, ArticleVersion, Claim, CrawlRun, Source, WarcRecord
+from core.models import Article, Claim, CrawlRun, Source
 from pipeline.dedup.minhash import to_bytes
+from pipeline.history import add_version, add_warc_record, keep_old_version
 from pipeline.items import PageItem
 from pipeline.settings import required
-from pipeline.versions import SNAPSHOT_KEYS, claim_snapshot
 from pipeline.warc import DEFAULT_MAX_BYTES, WarcArchive, WarcRef
 
 if TYPE_CHECKING:
@@ -153,82 +153,6 @@ def _replace_claims(session: Session, article_id: int, score: ArticleScore) -> N
         session.execute(insert(Claim), rows)
 
 
-def _add_version(
-    session: Session, article_id: int, version: int, row: dict[str, Any], item: PageItem
-) -> None:
-    """The version this text is, with its claims: kept whatever later fetches bring."""
-    claims = [claim_snapshot(c.as_json()) for c in item.score.claims] if item.score else []
-    session.execute(
-        insert(ArticleVersion).values(
-            article_id=article_id,
-            version=version,
-            fetched_at=row["fetched_at"],
-            text_sha256=row["text_sha256"],
-            raw_sha256=row["raw_sha256"],
-            title=row["title"],
-            text=row["text"],
-            claims=claims,
-            risk_score=row.get("risk_score"),
-            risk_band=row.get("risk_band"),
-            rules_sha256=row.get("rules_sha256"),
-            model_sha256=row.get("model_sha256"),
-        )
-    )
-
-
-def _keep_old_version(session: Session, article_id: int, version: int) -> None:
-    """Before its text is overwritten, an article stored without version rows (before they were
-    kept) gets its current version written from the article and its claims."""
-    found = session.scalar(
-        select(ArticleVersion.id).where(
-            ArticleVersion.article_id == article_id, ArticleVersion.version == version
-        )
-    )
-    if found is not None:
-        return
-    article = session.execute(
-        select(
-            Article.fetched_at,
-            Article.text_sha256,
-            Article.raw_sha256,
-            Article.title,
-            Article.text,
-            Article.risk_score,
-            Article.risk_band,
-            Article.rules_sha256,
-            Article.model_sha256,
-        ).where(Article.id == article_id)
-    ).one()
-    claims = [
-        claim_snapshot({key: getattr(claim, key) for key in SNAPSHOT_KEYS})
-        for claim in session.scalars(
-            select(Claim).where(Claim.article_id == article_id).order_by(Claim.position)
-        )
-    ]
-    session.execute(
-        insert(ArticleVersion).values(
-            article_id=article_id, version=version, claims=claims, **article._asdict()
-        )
-    )
-
-
-def _add_warc_record(
-    session: Session, article_id: int, version: int, item: PageItem, ref: WarcRef
-) -> None:
-    session.execute(
-        insert(WarcRecord).values(
-            article_id=article_id,
-            version=version,
-            fetched_at=item.fetched_at,
-            url=item.url,
-            warc_file=ref.file,
-            warc_offset=ref.offset,
-            warc_length=ref.length,
-            payload_sha256=ref.payload_sha256,
-        )
-    )
-
-
 CLAIM_COLUMNS = (
     "sentence",
     "start",
@@ -315,7 +239,7 @@ def store_batch(
             before = existing.get(row["canonical_url"])
             changed_text = before is None or before[1] != row["text_sha256"]
             if before is not None and changed_text:
-                _keep_old_version(session, before[0], before[2])
+                keep_old_version(session, before[0], before[2])
             stmt = _insert(session).values(**row)
             changed = Article.text_sha256 != stmt.excluded.text_sha256
             keep = {"canonical_url", "first_seen_at", "version", "changed_at", "source_id"}
@@ -331,10 +255,10 @@ def store_batch(
             if item.score is not None:
                 _replace_claims(session, article_id, item.score)
             if changed_text:
-                _add_version(session, article_id, version, row, item)
+                add_version(session, article_id, version, row, item)
             ref = warc[index] if warc is not None else None
             if ref is not None:
-                _add_warc_record(session, article_id, version, item, ref)
+                add_warc_record(session, article_id, version, item, ref)
             kind = "inserted" if before is None else "updated" if changed_text else "unchanged"
             outcomes.append(Outcome(kind, original))
             existing[row["canonical_url"]] = (article_id, row["text_sha256"], version)
