@@ -508,6 +508,20 @@ class Cluster(_Model):
         return self
 
 
+class Storage(_Model):
+    """Evidence kept beside the database (pipeline/warc.py).
+
+    With ``warc`` on (the default), every fetched page is also written, as a WARC response and
+    request record, to gzip'd ``.warc.gz`` files in ``warc_dir`` (default ``<data_dir>/warc``),
+    a new file once one holds ``warc_max_mb`` MiB; the database records each fetch's file,
+    offset and payload SHA-256.
+    """
+
+    warc: bool = True
+    warc_dir: Path | None = None
+    warc_max_mb: int = Field(default=1024, ge=1, le=100 * 1024)
+
+
 class Config(_Model):
     """Everything claimwatch is configured with. See ``claimwatch init`` for a commented starter."""
 
@@ -524,6 +538,7 @@ class Config(_Model):
     web: Web = Web()
     alerts: Alerts = Alerts()
     cluster: Cluster = Cluster()
+    storage: Storage = Storage()
 
     @model_validator(mode="after")
     def _unique_sources(self) -> Config:
@@ -539,6 +554,16 @@ class Config(_Model):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'claimwatch.db').as_posix()}"
+
+    @property
+    def warc_path(self) -> Path:
+        """The WARC folder (``storage.warc_dir``, default ``<data_dir>/warc``), written or not."""
+        return self.storage.warc_dir or self.data_dir / "warc"
+
+    @property
+    def warc_folder(self) -> Path | None:
+        """Where new WARC files go, or ``None`` when ``storage.warc`` is off."""
+        return self.warc_path if self.storage.warc else None
 
     @property
     def seed_folders(self) -> list[Path]:
@@ -614,8 +639,16 @@ def _resolve_paths(config: Config, base: Path) -> Config:
     )
     key_file = config.web.secret_key_file
     web = config.web.model_copy(update={"secret_key_file": rel(key_file) if key_file else None})
+    warc_dir = config.storage.warc_dir
+    storage = config.storage.model_copy(update={"warc_dir": rel(warc_dir) if warc_dir else None})
     return config.model_copy(
-        update={"data_dir": rel(config.data_dir), "seeds": seeds, "rules": rules, "web": web}
+        update={
+            "data_dir": rel(config.data_dir),
+            "seeds": seeds,
+            "rules": rules,
+            "web": web,
+            "storage": storage,
+        }
     )
 
 

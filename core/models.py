@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     DateTime,
     Float,
     ForeignKey,
@@ -182,6 +183,53 @@ class Claim(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     article: Mapped[Article] = relationship(back_populates="claims")
+
+
+class ArticleVersion(Base):
+    """One stored version of an article's text: written when the article is first stored and each
+    time its normalised text changes (pipeline/store.py), never updated afterwards. ``claims`` is
+    what was flagged in that text (sentence, categories, rules, score, ...: see
+    :func:`pipeline.versions.claim_snapshot`), with the rule and weights files that flagged it."""
+
+    __tablename__ = "article_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    fetched_at: Mapped[datetime]
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    claims: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    risk_score: Mapped[float | None] = mapped_column(Float)
+    risk_band: Mapped[str | None] = mapped_column(String(16))
+    rules_sha256: Mapped[str | None] = mapped_column(String(64))
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("uq_article_versions_article_version", "article_id", "version", unique=True),
+    )
+
+
+class WarcRecord(Base):
+    """Where one fetch of an article is archived: its response and request records, back to back
+    from ``warc_offset`` for ``warc_length`` bytes (gzip members) in ``warc_file`` (a name inside
+    the WARC folder), and the SHA-256 of the response's payload (the page as received)."""
+
+    __tablename__ = "warc_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    version: Mapped[int]  # the article's version this fetch returned
+    fetched_at: Mapped[datetime]
+    url: Mapped[str] = mapped_column(String(2048))
+    warc_file: Mapped[str] = mapped_column(String(255))
+    warc_offset: Mapped[int] = mapped_column(BigInteger)
+    warc_length: Mapped[int] = mapped_column(BigInteger)
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_warc_records_article_version", "article_id", "version"),)
 
 
 class DigestSend(Base):

@@ -33,6 +33,9 @@ setting                                 from the config                         
                                         only`` or a weights file)                 ``PageWork...``
 ``CLAIMWATCH_BATCH_SIZE``               ``crawl.batch_size``                      ``StorePipeline``
 ``CLAIMWATCH_EXACT_DUPLICATES``         ``dedup.exact_duplicates``                ``StorePipeline``
+``CLAIMWATCH_WARC_DIR``                 ``storage.warc_dir`` (``None``: ``storage.  ``StorePipeline``
+                                        warc`` is off)
+``CLAIMWATCH_WARC_MAX_BYTES``           ``storage.warc_max_mb`` in bytes          ``StorePipeline``
 ``CLAIMWATCH_PROGRESS``                 (the CLI, on a terminal; ``False``)       ``Progress``
 ======================================  ========================================  ==================
 
@@ -76,6 +79,8 @@ def claimwatch_settings(config: Config) -> dict[str, Any]:
         "CLAIMWATCH_CLAIM_MODEL": config.rules.model,
         "CLAIMWATCH_BATCH_SIZE": crawl.batch_size,
         "CLAIMWATCH_EXACT_DUPLICATES": config.dedup.exact_duplicates,
+        "CLAIMWATCH_WARC_DIR": str(config.warc_folder) if config.warc_folder else None,
+        "CLAIMWATCH_WARC_MAX_BYTES": config.storage.warc_max_mb * 1024 * 1024,
         "CLAIMWATCH_PROGRESS": False,
     }
 

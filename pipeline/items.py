@@ -30,6 +30,11 @@ class PageItem:
     last_modified: str | None = None
     sitemap_lastmod: str | None = None
     not_modified: bool = False
+    # the exchange as sent and received, for the WARC records (pipeline/warc.py)
+    method: str = "GET"
+    protocol: str | None = None  # "HTTP/1.1"
+    request_headers: tuple[tuple[str, str], ...] = ()
+    response_headers: tuple[tuple[str, str], ...] = ()
     document: Document | None = field(default=None)  # set by extract
     # set with the document by a worker process (pipeline/page_work.py); else dedup signs
     signature: Signature | None = field(default=None)

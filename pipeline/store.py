@@ -11,13 +11,19 @@ thread. A batch that fails every time is counted as ``store/error`` (and
 ``source/<name>/store/error``), its reason kept as ``source/<name>/store/failure``: the source's run
 then fails (:func:`pipeline.runs.source_status`) and ``claimwatch crawl`` exits 1.
 
+Each fetched page of a batch is first archived to WARC (:mod:`pipeline.warc`, on the same writer
+thread, made durable before the batch's transaction refers to it); a batch that is tried again
+reuses those records. A WARC write that fails is counted (``warc/error``) and the batch is stored
+without its records.
+
 Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``, ``store/not_modified``,
-``store/error``, ``store/retried``, and ``source/<name>/items`` for every article stored or
-confirmed.
+``store/error``, ``store/retried``, ``warc/records``, ``warc/error``, and
+``source/<name>/items`` for every article stored or confirmed.
 
 Settings read: ``CLAIMWATCH_DB_URL`` (absent: the pipeline is off, ``NotConfigured``),
 ``CLAIMWATCH_BATCH_SIZE``, ``CLAIMWATCH_EXACT_DUPLICATES``; ``CLAIMWATCH_STORE_ATTEMPTS`` and
-``CLAIMWATCH_STORE_BACKOFF_S`` if set (default: the constants below).
+``CLAIMWATCH_STORE_BACKOFF_S`` if set (default: the constants below); ``CLAIMWATCH_WARC_DIR``
+(unset or empty: no WARC files) and ``CLAIMWATCH_WARC_MAX_BYTES``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import case, delete, func, insert, select, update
@@ -39,8 +46,10 @@ from core.compression import compress_html
 from core.db import sessions_for
 from core.models import Article, Claim, CrawlRun, Source
 from pipeline.dedup.minhash import to_bytes
+from pipeline.history import add_version, add_warc_record, keep_old_version
 from pipeline.items import PageItem
 from pipeline.settings import required
+from pipeline.warc import DEFAULT_MAX_BYTES, WarcArchive, WarcRef
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -178,6 +187,7 @@ def store_batch(
     items: Sequence[PageItem],
     ids: dict[str, tuple[int | None, int | None]],
     exact_duplicates: str = "store",
+    warc: Sequence[WarcRef | None] | None = None,
 ) -> list[Outcome]:
     """Write one batch in one transaction; return each item's outcome, in order.
 
@@ -186,18 +196,23 @@ def store_batch(
     An article whose normalised text is already stored under another URL is an exact repost: it is
     linked to the first copy (``duplicate_of``) and, with ``exact_duplicates="link"``, stored as a
     link only (hashes and metadata, without its text or HTML).
+
+    A new article, and each change of its text, adds a row to ``article_versions`` (the text, its
+    claims, hashes and the rule and weights files); an unchanged text adds none. ``warc`` holds,
+    per item, where its fetch was archived (:meth:`pipeline.warc.WarcArchive.write_all`); each is
+    recorded in ``warc_records`` against the version the fetch returned.
     """
     outcomes: list[Outcome] = []
     with session.begin():
         fresh = [item for item in items if not item.not_modified and item.document is not None]
         wanted = {item.document.canonical_url for item in fresh if item.document}
-        existing: dict[str, str] = {}
+        existing: dict[str, tuple[int, str, int]] = {}  # url -> (id, text sha, version)
         if wanted:
-            query = select(Article.canonical_url, Article.text_sha256).where(
-                Article.canonical_url.in_(wanted)
-            )
-            existing = {url: sha for url, sha in session.execute(query)}
-        for item in items:
+            query = select(
+                Article.canonical_url, Article.id, Article.text_sha256, Article.version
+            ).where(Article.canonical_url.in_(wanted))
+            existing = {url: (i, sha, v) for url, i, sha, v in session.execute(query)}
+        for index, item in enumerate(items):
             source_id, run_id = ids.get(item.source, (None, None))
             if item.not_modified or item.document is None:
                 session.execute(
@@ -221,6 +236,10 @@ def store_batch(
             row["duplicate_of"] = original
             if original is not None and exact_duplicates == "link":
                 row.update(text="", blocks=[], raw_html_gz=b"", minhash=None)
+            before = existing.get(row["canonical_url"])
+            changed_text = before is None or before[1] != row["text_sha256"]
+            if before is not None and changed_text:
+                keep_old_version(session, before[0], before[2])
             stmt = _insert(session).values(**row)
             changed = Article.text_sha256 != stmt.excluded.text_sha256
             keep = {"canonical_url", "first_seen_at", "version", "changed_at", "source_id"}
@@ -230,16 +249,19 @@ def store_batch(
             set_["version"] = case((changed, Article.version + 1), else_=Article.version)
             set_["changed_at"] = case((changed, stmt.excluded.changed_at), else_=Article.changed_at)
             upsert = stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=set_)
-            article_id = session.execute(upsert.returning(Article.id)).scalar_one()
+            article_id, version = session.execute(
+                upsert.returning(Article.id, Article.version)
+            ).one()
             if item.score is not None:
                 _replace_claims(session, article_id, item.score)
-            before = existing.get(row["canonical_url"])
-            if before is None:
-                kind = "inserted"
-            else:
-                kind = "unchanged" if before == row["text_sha256"] else "updated"
+            if changed_text:
+                add_version(session, article_id, version, row, item)
+            ref = warc[index] if warc is not None else None
+            if ref is not None:
+                add_warc_record(session, article_id, version, item, ref)
+            kind = "inserted" if before is None else "updated" if changed_text else "unchanged"
             outcomes.append(Outcome(kind, original))
-            existing[row["canonical_url"]] = row["text_sha256"]
+            existing[row["canonical_url"]] = (article_id, row["text_sha256"], version)
     return outcomes
 
 
@@ -271,6 +293,7 @@ class StorePipeline:
         exact_duplicates: str = "store",
         attempts: int = STORE_ATTEMPTS,
         backoff_s: float = STORE_BACKOFF_S,
+        warc: WarcArchive | None = None,
     ) -> None:
         if attempts < 1:
             raise ValueError("attempts must be at least 1")
@@ -287,6 +310,7 @@ class StorePipeline:
         self.max_wait_s = MAX_BUFFER_SECONDS
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self.ids: dict[str, dict[str, tuple[int | None, int | None]]] = {}
+        self.warc = warc
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -296,6 +320,14 @@ class StorePipeline:
         db_url = settings.get("CLAIMWATCH_DB_URL")
         if not db_url:
             raise NotConfigured("CLAIMWATCH_DB_URL is not set: nothing is stored")
+        warc_dir = settings.get("CLAIMWATCH_WARC_DIR")
+        warc = (
+            WarcArchive(
+                Path(warc_dir), settings.getint("CLAIMWATCH_WARC_MAX_BYTES", DEFAULT_MAX_BYTES)
+            )
+            if warc_dir
+            else None
+        )
         return cls(
             crawler.stats,
             db_url,
@@ -303,22 +335,40 @@ class StorePipeline:
             str(required(settings, "CLAIMWATCH_EXACT_DUPLICATES")),
             settings.getint("CLAIMWATCH_STORE_ATTEMPTS", STORE_ATTEMPTS),
             settings.getfloat("CLAIMWATCH_STORE_BACKOFF_S", STORE_BACKOFF_S),
+            warc,
         )
 
-    def _write_once(self, batch: list[PageItem]) -> list[Outcome]:
+    def _write_once(
+        self, batch: list[PageItem], refs: list[WarcRef | None] | None
+    ) -> list[Outcome]:
         group = batch[0].run_group  # one spider, one run group
         if group not in self.ids:
             with self.sessions() as session:
                 self.ids[group] = run_ids(session, group)
         with self.sessions() as session:
-            return store_batch(session, batch, self.ids[group], self.exact_duplicates)
+            return store_batch(session, batch, self.ids[group], self.exact_duplicates, refs)
+
+    def _archive(self, batch: list[PageItem]) -> list[WarcRef | None] | None:
+        if self.warc is None:
+            return None
+        try:
+            refs = self.warc.write_all(batch)
+        except (OSError, ValueError) as exc:
+            logger.warning("could not write %d pages to WARC: %s", len(batch), exc)
+            self.stats.inc_value("warc/error")
+            self.warc.close()  # the next batch starts a new file
+            return None
+        self.stats.inc_value("warc/records", sum(1 for ref in refs if ref is not None))
+        return refs
 
     def _write(self, batch: list[PageItem]) -> list[Outcome]:
-        """On the writer thread: the batch, tried ``attempts`` times with a doubling wait."""
+        """On the writer thread: the batch archived, then stored, tried ``attempts`` times with a
+        doubling wait."""
+        refs = self._archive(batch)
         delay = self.backoff_s
         for attempt in range(1, self.attempts + 1):
             try:
-                return self._write_once(batch)
+                return self._write_once(batch, refs)
             except (SQLAlchemyError, OSError) as exc:
                 if attempt == self.attempts:
                     raise
@@ -374,4 +424,6 @@ class StorePipeline:
 
     async def close_spider(self, spider: Any = None) -> None:
         await self._flush()
+        if self.warc is not None:
+            self.writer.submit(self.warc.close)
         self.writer.shutdown(wait=True)

@@ -28,6 +28,7 @@ from reports.candidates import candidate_rows
 from reports.model import BAND_ORDER, ClaimView, Digest, Figures, FlaggedArticle, Link
 from reports.period import Period
 from reports.query import execute, flagged_in, in_period, loads, loads_shared, raw
+from reports.removed_claims import removed_since_flagged
 from reports.review_effects import ReviewEffects, review_effects
 from reports.sections import changes, families, source_rows, trends
 from reports.text import claim_context, clean, safe_url, site_of
@@ -346,4 +347,5 @@ def build_digest(
         rules=tuple(sorted({a.rules_sha256 for a in articles if a.rules_sha256})),
         dismissed=len(effects.dismissed),
         candidates=candidate_rows(session, period, matcher),
+        removed_claims=removed_since_flagged(session, period),
     )

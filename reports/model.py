@@ -115,6 +115,22 @@ class FlaggedArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class RemovedClaims:
+    """An article changed in the period that no longer makes claims it made (see
+    reports/removed_claims.py)."""
+
+    article_id: int
+    title: str
+    page: Link
+    site: str
+    since: str  # "first flagged" or "last reviewed"
+    since_version: int
+    version: int  # the current one
+    band: str | None  # now (None: unscored)
+    sentences: tuple[str, ...]  # the claims gone
+
+
+@dataclass(frozen=True, slots=True)
 class SiteMark:
     host: str
     new: bool  # first seen in this family during the period
@@ -238,6 +254,7 @@ class Digest:
     notes: tuple[str, ...] = field(default=())
     dismissed: int = 0  # flagged articles left out: dismissed in the review workspace
     candidates: tuple[CandidateRow, ...] = ()  # possible new template families
+    removed_claims: tuple[RemovedClaims, ...] = ()  # articles whose flagged claims went
 
     @property
     def false_positives(self) -> int:

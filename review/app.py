@@ -31,10 +31,12 @@ from review.auth import COOKIE, Sessions, Throttle, csrf_ok, verify_password
 from review.browse import Browse
 from review.context import Ctx, Handler, error, page
 from review.decisions import DecisionError, decide_claim, update_article
+from review.evidence import EvidenceView, Missing, rendered_response, warc_response
 from review.pages import article_page, sources_page
 from review.queue import BANDS, Filters, choices, queue, weeks
 from review.render import csp, render
 from review.users import all_users, by_name, may
+from review.versions import version_history
 
 LOGIN_COOKIE = "claimwatch_login"
 LOGIN_MAX_AGE_S = 3600
@@ -90,12 +92,14 @@ class Workspace:
         web: Web,
         secret_key: str,
         failing_after: int,
+        warc_dir: Path | None = None,
         *,
         timezone: str = "UTC",
         seed_folders: Sequence[Path] = (),
         archive_dir: Path | None = None,
     ) -> None:
         self.db = sessions
+        self.warc_dir = warc_dir
         self.web = web
         self.timezone = timezone
         self.browse = Browse(timezone, seed_folders, archive_dir)
@@ -268,7 +272,7 @@ class Workspace:
         page = article_page(ctx.db, int(request.path_params["article_id"]))
         if page is None:
             return self.error(ctx.user, ctx.csrf, 404, "Not found", "There is no such article.")
-        return self._page(
+        response = self._page(
             ctx,
             "article.html",
             page.article.title or "(untitled)",
@@ -276,7 +280,28 @@ class Workspace:
             can_decide=may(ctx.user.role, "reviewer"),
             statuses=REVIEW_STATUSES,
             users=[u.name for u in all_users(ctx.db) if u.active],
+            versions=version_history(ctx.db, page.article),
         )
+        # the one page that frames: the stored page, rendered, from this site only
+        response.headers["content-security-policy"] = csp() + "; frame-src 'self'"
+        return response
+
+    def _evidence(self, request: Request, ctx: Ctx, view: EvidenceView) -> Response:
+        try:
+            return view(
+                ctx.db,
+                self.warc_dir,
+                int(request.path_params["article_id"]),
+                request.query_params.get("version"),
+            )
+        except Missing as exc:
+            return self.error(ctx.user, ctx.csrf, 404, exc.title, exc.detail)
+
+    def warc(self, request: Request, ctx: Ctx) -> Response:
+        return self._evidence(request, ctx, warc_response)
+
+    def rendered(self, request: Request, ctx: Ctx) -> Response:
+        return self._evidence(request, ctx, rendered_response)
 
     def review(self, request: Request, ctx: Ctx) -> Response:
         assert ctx.form is not None
@@ -328,6 +353,14 @@ class Workspace:
             Route("/", self.page("viewer")(self.queue_page), methods=["GET"]),
             Route("/articles/{article_id:int}", self.page("viewer")(self.article), methods=["GET"]),
             Route(
+                "/articles/{article_id:int}/warc", self.page("viewer")(self.warc), methods=["GET"]
+            ),
+            Route(
+                "/articles/{article_id:int}/rendered",
+                self.page("viewer")(self.rendered),
+                methods=["GET"],
+            ),
+            Route(
                 "/articles/{article_id:int}/review",
                 self.page("reviewer")(self.review),
                 methods=["POST"],
@@ -351,18 +384,21 @@ def create_app(
     web: Web,
     secret_key: str,
     failing_after: int = 3,
+    warc_dir: Path | None = None,
     *,
     timezone: str = "UTC",
     seed_folders: Sequence[Path] = (),
     archive_dir: Path | None = None,
 ) -> Any:
-    """The ASGI app: the routes inside the security-headers middleware. ``timezone`` is the
+    """The ASGI app: the routes inside the security-headers middleware. ``warc_dir`` is where
+    the WARC files the database refers to are (``None``: no downloads); ``timezone`` is the
     digest's (its weeks), ``seed_folders`` the configured seeds, ``archive_dir`` the digests'."""
     workspace = Workspace(
         sessions,
         web,
         secret_key,
         failing_after,
+        warc_dir,
         timezone=timezone,
         seed_folders=seed_folders,
         archive_dir=archive_dir,

@@ -87,7 +87,7 @@ def test_db_upgrade(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'x.db'}"
     result = run_cli("db", "upgrade", env={"CLAIMWATCH_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
-    assert "revision 0009" in result.stdout
+    assert "revision 0010" in result.stdout
 
 
 @pytest.mark.slow

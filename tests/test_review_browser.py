@@ -17,13 +17,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from core.compression import compress_html
 from core.config import DigestSettings
 from core.db import make_engine, upgrade
-from core.models import Article, ArticleReview, AuditEntry, ClaimDecision
+from core.models import Article, ArticleReview, ArticleVersion, AuditEntry, ClaimDecision
 from reports.archive import write_archive
 from reports.digest import build_digest
 from reports.period import week_period
-from tests.conftest import ROOT, require, write_config
+from review.evidence import RENDERED_CSP
+from tests.conftest import ROOT, require, serve, write_config
 from tests.review_world import PASSWORD, SECRET, World, build
 
 pytestmark = pytest.mark.slow
@@ -225,3 +227,81 @@ def test_families_and_the_digest_archive_in_the_browser(  # type: ignore[no-unty
     page.wait_for_url(f"{served.url}/digests")
     assert page.locator("a.digest-link").count() == 1
     assert problems == []  # no script error, no dialog, no style refused by the CSP
+
+
+def test_the_stored_page_renders_inert_in_its_sandboxed_frame(  # type: ignore[no-untyped-def]
+    served: Served, browser, tmp_path: Path
+) -> None:
+    """The version history with its claim diff, and the rendered view: its styles apply, but no
+    script, handler or remote load runs (the loopback server the page points at sees no
+    request)."""
+    (tmp_path / "remote").mkdir()
+    remote = serve(tmp_path / "remote")
+    try:
+        base = remote.url
+        hostile = f"""<!doctype html><html><head><title>stored</title>
+<base href="{base}/"><meta http-equiv="refresh" content="0; url={base}/refresh">
+<link rel="stylesheet" href="{base}/style.css"></head>
+<body onload="document.body.dataset.ran='onload'">
+<h1 id="h">Stored page</h1><style>h1{{color:rgb(161, 0, 0)}}</style>
+<img src="{base}/pixel.png" onerror="document.body.dataset.ran='onerror'">
+<img id="inline" src="data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7">
+<script>document.body.dataset.ran = 'script'; new Image().src = '{base}/ran';</script>
+<iframe src="{base}/frame"></iframe>
+<a id="js" href="javascript:document.body.dataset.ran='link'">click</a>
+</body></html>"""
+        article_id = served.world.articles["kratom"]
+        with served.world.sessions() as session:
+            article = session.get(Article, article_id)
+            assert article is not None
+            article.raw_html_gz = compress_html(hostile.encode())
+            article.version = 2
+            gone = {"sentence": "Kratom ends all pain.", "categories": ["disease_treatment"]}
+            kept = {"sentence": "Kratom cures opioid withdrawal in days.", "categories": []}
+            for number, claims in ((1, [kept, gone]), (2, [kept])):
+                session.add(
+                    ArticleVersion(
+                        article_id=article_id,
+                        version=number,
+                        fetched_at=article.fetched_at,
+                        text_sha256=f"{number}" * 64,
+                        raw_sha256=article.raw_sha256,
+                        title=article.title,
+                        text=article.text,
+                        claims=claims,
+                        risk_band="review",
+                    )
+                )
+            session.commit()
+        page = browser.new_page()
+        answered: list[str] = []  # a request the CSP blocks is announced, but never answered
+        page.on("response", lambda response: answered.append(response.url))
+        _log_in(page, served.url, "vera")
+        response = page.goto(f"{served.url}/articles/{article_id}")
+        assert (
+            response is not None
+            and "frame-src 'self'" in response.headers["content-security-policy"]
+        )
+        assert page.locator("#diff-2 li.removed").inner_text() == "removed “Kratom ends all pain.”"
+        assert page.locator("#version-2").inner_text().startswith("2 (current)")
+        assert page.get_attribute("#rendered", "sandbox") == ""  # no allow-scripts, nothing
+        frame = page.frame_locator("#rendered")
+        heading = frame.locator("#h")
+        assert heading.inner_text() == "Stored page"
+        assert heading.evaluate("e => getComputedStyle(e).color") == "rgb(161, 0, 0)"
+        assert frame.locator("#inline").evaluate("e => e.complete && e.naturalWidth") == 1
+        frame.locator("#js").click()
+        page.wait_for_load_state("networkidle")
+        state = frame.locator("body").evaluate(
+            """b => ({ran: b.dataset.ran || null, scripts: b.ownerDocument.scripts.length,
+                      frames: b.ownerDocument.querySelectorAll('iframe, base, link').length})"""
+        )
+        assert state == {"ran": None, "scripts": 0, "frames": 0}
+        assert page.title().endswith("· claimwatch review")
+        rendered = page.request.get(f"{served.url}/articles/{article_id}/rendered")
+        assert rendered.headers["content-security-policy"] == RENDERED_CSP
+        assert remote.requests == []  # nothing remote was loaded
+        assert not [url for url in answered if url.startswith(base)]
+    finally:
+        remote.process.kill()
+        remote.process.wait()

@@ -54,7 +54,7 @@ def ids(engine: Engine) -> dict[str, tuple[int | None, int | None]]:
 
 def test_upgrade_is_idempotent(engine: Engine) -> None:
     upgrade(engine)
-    assert current_revision(engine) == "0009"
+    assert current_revision(engine) == "0010"
 
 
 def test_round_trip_insert_unchanged_updated(engine: Engine, ids: dict) -> None:

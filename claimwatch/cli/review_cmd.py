@@ -45,6 +45,7 @@ def serve(obj: Context, host: str | None, port: int | None, dev: bool) -> None:
         config.web,
         key,
         config.schedule.failing_after,
+        config.warc_path,
         timezone=config.digest.timezone,
         seed_folders=config.seed_folders,
         archive_dir=config.data_dir / "digests",

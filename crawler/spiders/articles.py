@@ -54,6 +54,17 @@ ERROR_SAMPLES = 20
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 
+def header_pairs(headers: Any) -> tuple[tuple[str, str], ...]:
+    """Scrapy headers as (name, value) text pairs, one per value, for the WARC records."""
+    if not headers:
+        return ()
+    return tuple(
+        (name.decode("latin-1"), value.decode("latin-1"))
+        for name, values in headers.items()
+        for value in values
+    )
+
+
 def failure_reason(failure: Failure) -> str:
     """A short, stable stats key for why a request failed."""
     exc = failure.value
@@ -335,6 +346,10 @@ class ArticleSpider(Spider):
             etag=(header(b"ETag") or b"").decode("latin-1") or None,
             last_modified=(header(b"Last-Modified") or b"").decode("latin-1") or None,
             sitemap_lastmod=response.meta.get("lastmod"),
+            method=response.request.method if response.request else "GET",
+            protocol=response.protocol,
+            request_headers=header_pairs(response.request.headers if response.request else None),
+            response_headers=header_pairs(response.headers),
         )
 
     def follow_links(self, source: Source, response: TextResponse) -> Iterator[Request]:
