@@ -11,13 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.document import Block, Document
-from core.models import Article
+from core.document import Document
 from pipeline.dedup.discovery import Candidate, candidates
 from pipeline.dedup.template import TemplateMatcher
+from pipeline.dedup.unmatched import unmatched_articles
 
 
 def unmatched(
@@ -25,25 +24,7 @@ def unmatched(
 ) -> list[tuple[str, Document]]:
     """(canonical URL, document) of the stored articles that match no family and are not exact
     reposts, first seen in [since, until) when given, oldest first."""
-    query = select(Article.canonical_url, Article.title, Article.blocks).where(
-        Article.family.is_(None), Article.duplicate_of.is_(None)
-    )
-    if since is not None:
-        query = query.where(Article.first_seen_at >= since)
-    if until is not None:
-        query = query.where(Article.first_seen_at < until)
-    rows = session.execute(query.order_by(Article.id).execution_options(yield_per=1000))
-    return [
-        (
-            url,
-            Document(
-                blocks=tuple(Block(b["kind"], b["text"]) for b in blocks or ()),  # type: ignore[arg-type]
-                title=title,
-                url=url,
-            ),
-        )
-        for url, title, blocks in rows
-    ]
+    return [(a.url, a.document) for a in unmatched_articles(session, since=since, until=until)]
 
 
 def uncovered(

@@ -8,6 +8,7 @@ workspace's families page).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import select
@@ -24,12 +25,19 @@ class Unmatched:
     document: Document
 
 
-def unmatched_articles(session: Session) -> list[Unmatched]:
-    rows = session.execute(
-        select(Article.id, Article.canonical_url, Article.title, Article.blocks)
-        .where(Article.family.is_(None), Article.duplicate_of.is_(None))
-        .order_by(Article.id)
+def unmatched_articles(
+    session: Session, *, since: datetime | None = None, until: datetime | None = None
+) -> list[Unmatched]:
+    """The stored articles that match no family and are not exact reposts, first seen in
+    [since, until) when given, oldest first."""
+    query = select(Article.id, Article.canonical_url, Article.title, Article.blocks).where(
+        Article.family.is_(None), Article.duplicate_of.is_(None)
     )
+    if since is not None:
+        query = query.where(Article.first_seen_at >= since)
+    if until is not None:
+        query = query.where(Article.first_seen_at < until)
+    rows = session.execute(query.order_by(Article.id).execution_options(yield_per=1000))
     return [
         Unmatched(
             article_id,
