@@ -1,4 +1,4 @@
-"""Crawl workers on one Redis and one PostgreSQL: throughput with 1 and 2 workers, and a worker
+"""Crawl workers on one Redis and one PostgreSQL: throughput with 1, 2 and 4 workers, and a worker
 killed with -9 at a random moment (issue 14).
 
 The 181 Article Extraction Benchmark pages (``shared/eval/aeb`` next to the repository) are split
@@ -9,7 +9,7 @@ Redis of its own (``redis-server`` on a free port, no persistence), starts N ``c
 processes, enqueues one crawl per site, and waits until every site has a successful run and the
 queue is empty:
 
-``workers=1``, ``workers=2``   throughput (pages stored per minute, wall clock from the enqueue);
+``workers=N`` (``--workers``)  throughput (pages stored per minute, wall clock from the enqueue);
 ``kill``                       2 workers, one of them (chosen at random) killed with -9 at a random
                                moment while crawls run; its crawl is redelivered to the other once
                                its heartbeat is ``heartbeat_timeout_s`` old. Repeated ``--repeats``
@@ -20,7 +20,8 @@ a crawl the kill interrupted), pages lost (served in a sitemap, never stored), c
 Extraction runs in the crawl process (``extract_processes = 0``) so each crawl is one process and
 two workers compete for the two cores as two crawls would; no download delay, 4 per domain.
 
-Run once: ``.venv/bin/python bench/cluster.py [--sites 8] [--repeats 3] [--seed N]``.
+Run once: ``.venv/bin/python bench/cluster.py [--sites 8] [--workers 1,2,4] [--repeats 3]
+[--seed N]``.
 """
 
 from __future__ import annotations
@@ -289,6 +290,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--aeb", type=Path, default=DEFAULT_AEB)
     parser.add_argument("--sites", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--workers",
+        default="1,2,4",
+        help="worker counts to measure, comma-separated (first: the base)",
+    )
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--log", type=Path, help=argparse.SUPPRESS)
@@ -324,7 +330,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"# load average at start: {os.getloadavg()}, seed {seed}", flush=True)
     results = []
     try:
-        for workers in (1, 2):
+        counts = [int(n) for n in args.workers.split(",")]
+        for workers in counts:
             results.append(scenario(f"workers={workers}", workers, sites, log_path, None))
             print(json.dumps(results[-1]), flush=True)
         for repeat in range(args.repeats):
@@ -334,8 +341,11 @@ def main(argv: list[str] | None = None) -> None:
         server.kill()
         server.wait()
     print(f"# load average at end: {os.getloadavg()}", flush=True)
-    one, two = results[0]["pages_per_min"], results[1]["pages_per_min"]
-    print(f"# 2 workers / 1 worker: {two / one:.2f}x", flush=True)
+    base = results[0]["pages_per_min"]
+    for workers, result in zip(counts, results, strict=False):
+        print(
+            f"# {workers} workers / {counts[0]}: {result['pages_per_min'] / base:.2f}x", flush=True
+        )
 
 
 if __name__ == "__main__":
