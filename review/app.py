@@ -97,12 +97,13 @@ class Workspace:
         timezone: str = "UTC",
         seed_folders: Sequence[Path] = (),
         archive_dir: Path | None = None,
+        template_threshold: float = 0.5,
     ) -> None:
         self.db = sessions
         self.warc_dir = warc_dir
         self.web = web
         self.timezone = timezone
-        self.browse = Browse(timezone, seed_folders, archive_dir)
+        self.browse = Browse(timezone, seed_folders, archive_dir, template_threshold)
         self.sessions = Sessions(secret_key, web.session_max_age_s)
         self.login_tokens = URLSafeTimedSerializer(secret_key, salt="claimwatch-login")
         self.throttle = Throttle(web.login_attempts, web.login_window_s)
@@ -389,10 +390,12 @@ def create_app(
     timezone: str = "UTC",
     seed_folders: Sequence[Path] = (),
     archive_dir: Path | None = None,
+    template_threshold: float = 0.5,
 ) -> Any:
     """The ASGI app: the routes inside the security-headers middleware. ``warc_dir`` is where
     the WARC files the database refers to are (``None``: no downloads); ``timezone`` is the
-    digest's (its weeks), ``seed_folders`` the configured seeds, ``archive_dir`` the digests'."""
+    digest's (its weeks), ``seed_folders`` the configured seeds, ``archive_dir`` the digests',
+    ``template_threshold`` the seed families' (candidates they cover are not proposed)."""
     workspace = Workspace(
         sessions,
         web,
@@ -402,6 +405,7 @@ def create_app(
         timezone=timezone,
         seed_folders=seed_folders,
         archive_dir=archive_dir,
+        template_threshold=template_threshold,
     )
     app = Starlette(routes=workspace.routes())
     app.state.workspace = workspace

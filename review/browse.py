@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from pipeline.dedup.template import Family, TemplateMatcher
 from review.context import Ctx, Handler, error, page
 from review.digests import archive, archived_file, media_type, page_csp
 from review.families import candidate_families, families
@@ -19,14 +20,30 @@ Guard = Callable[[str], Callable[[Handler], Callable[[Request], Awaitable[Respon
 
 
 class Browse:
-    """The pages' settings: the digest's time zone, the seed folders, the archive folder."""
+    """The pages' settings: the digest's time zone, the seed folders, the archive folder, the
+    template threshold (``dedup.template_threshold``)."""
 
     def __init__(
-        self, timezone: str, seed_folders: Sequence[Path], archive_dir: Path | None
+        self,
+        timezone: str,
+        seed_folders: Sequence[Path],
+        archive_dir: Path | None,
+        template_threshold: float = 0.5,
     ) -> None:
         self.timezone = timezone
         self.seeds = SeedFamilies(seed_folders)
         self.archive_dir = archive_dir
+        self.template_threshold = template_threshold
+
+    def matcher(self) -> TemplateMatcher | None:
+        """The seed families as a matcher (``None`` when none could be read)."""
+        seeds, _ = self.seeds.load()
+        if not seeds:
+            return None
+        return TemplateMatcher(
+            [Family.learn(name, members) for name, members in seeds.items()],
+            self.template_threshold,
+        )
 
     def families(self, request: Request, ctx: Ctx) -> Response:
         seeds, problem = self.seeds.load()
@@ -35,7 +52,7 @@ class Browse:
         )
 
     def candidates(self, request: Request, ctx: Ctx) -> Response:
-        looked_at, found = candidate_families(ctx.db)
+        looked_at, found = candidate_families(ctx.db, self.matcher())
         return page(
             ctx,
             "candidates.html",

@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from core.document import Document
 from core.models import Article
 from pipeline.dedup.discovery import candidates, site_of
+from pipeline.dedup.stored import uncovered
+from pipeline.dedup.template import TemplateMatcher
 from pipeline.dedup.unmatched import unmatched_articles
 from review.queue import BANDS
 
@@ -114,10 +116,15 @@ def families(session: Session, seeds: Mapping[str, Mapping[str, Document]]) -> l
     return out
 
 
-def candidate_families(session: Session) -> tuple[int, list[CandidateView]]:
-    """How many unmatched articles were looked at, and the candidate families among them."""
+def candidate_families(
+    session: Session, matcher: TemplateMatcher | None = None
+) -> tuple[int, list[CandidateView]]:
+    """How many unmatched articles were looked at, and the candidate families among them; with
+    ``matcher`` (the seed families), those a seed family already covers are left out, as
+    ``claimwatch families --candidates`` leaves them out (a promoted candidate, say)."""
     unmatched = unmatched_articles(session)
-    found = candidates([(a.url, a.document) for a in unmatched])
+    documents = [(a.url, a.document) for a in unmatched]
+    found = uncovered(candidates(documents), documents, matcher)
     by_url = {a.url: a for a in unmatched}
     moments: dict[int, tuple[datetime, str | None]] = {}
     wanted = [by_url[url].article_id for c in found for url in c.members]

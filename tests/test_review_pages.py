@@ -24,7 +24,7 @@ from reports.period import week_of, week_period
 from review.app import create_app
 from review.weeks import parse_week
 from review.weeks import week_of as review_week_of
-from tests.discovery_texts import FAMILY_A, FAMILY_B
+from tests.discovery_texts import FAMILY_A, FAMILY_B, FAMILY_C
 from tests.review_world import HOSTILE_TITLE, NOW, PASSWORD, SECRET, World, _article, build
 
 BERLIN = "Europe/Berlin"
@@ -348,3 +348,54 @@ def test_without_an_archive_folder_the_ledger_still_shows(pages: Pages) -> None:
         html = client.get("/digests").text
         assert client.get("/digests/2026-W47.html").status_code == 404
     assert "team: sent" in html and "team: failed" in html and "digest-link" not in html
+
+
+def _store_plain(pages: Pages, rows: list[tuple[str, str]]) -> None:
+    with pages.world.sessions() as session:
+        for url, text in rows:
+            session.add(
+                Article(
+                    canonical_url=url,
+                    url=url,
+                    first_seen_at=NOW,
+                    fetched_at=NOW,
+                    checked_at=NOW,
+                    changed_at=NOW,
+                    raw_sha256=hashlib.sha256(url.encode()).hexdigest(),
+                    text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                    raw_html_gz=b"<html></html>",
+                    title=url.rsplit("/", 1)[-1],
+                    text=text,
+                    text_chars=len(text),
+                    blocks=[b.as_dict() for b in from_text(text).blocks],
+                )
+            )
+        session.commit()
+
+
+def test_a_candidate_a_seed_family_covers_is_not_proposed(pages: Pages, tmp_path: Path) -> None:
+    """As ``families --candidates``: once a candidate is a seed family (promoted), the page
+    stops proposing its articles stored before, which still carry no family."""
+    _store_plain(pages, FAMILY_C)
+    with client_for(pages) as client:
+        login(client)
+        before = client.get("/families/candidates").text
+    assert "2 candidates among 15 unmatched articles" in before
+    assert "remedycards.example" in before
+    promoted = tmp_path / "promoted" / "remedy-card"
+    promoted.mkdir(parents=True)
+    (promoted / "FAMILY").write_text("remedy-card")
+    for n, (_, text) in enumerate(FAMILY_C[:3]):
+        (promoted / f"card{n}.txt").write_text(text)
+    app = create_app(
+        pages.world.sessions,
+        Web(),
+        SECRET,
+        seed_folders=[pages.seeds, tmp_path / "promoted"],
+        archive_dir=pages.archive,
+    )
+    with TestClient(app, follow_redirects=False) as client:
+        login(client)
+        after = client.get("/families/candidates").text
+    assert "1 candidate among 15 unmatched articles" in after
+    assert "remedycards.example" not in after and "truthwell.example" in after

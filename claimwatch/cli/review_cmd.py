@@ -49,6 +49,7 @@ def serve(obj: Context, host: str | None, port: int | None, dev: bool) -> None:
         timezone=config.digest.timezone,
         seed_folders=config.seed_folders,
         archive_dir=config.data_dir / "digests",
+        template_threshold=config.dedup.template_threshold,
     )
     host = host or config.web.host
     port = port or config.web.port
