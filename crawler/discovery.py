@@ -7,10 +7,10 @@ import gzip
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
 from lxml import etree
 
+from pipeline.dates import parse_date
 from pipeline.known import Known
 
 _PARSER = etree.XMLParser(
@@ -126,24 +126,6 @@ def parse_feed(body: bytes) -> list[Entry]:
             date = next((dates[n] for n in _DATE_PRIORITY if n in dates), None)
             entries.append(Entry(link, date))
     return entries
-
-
-def parse_date(value: str | None) -> datetime | None:
-    """W3C/ISO 8601 (sitemaps, Atom) or RFC 822 (RSS) dates; naive dates are taken as UTC."""
-    if not value:
-        return None
-    value = value.strip()
-    parsed: datetime | None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
 
 
 def decide_fetch(

@@ -38,7 +38,8 @@ from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.utils import load_html
 
 from core.document import Block, BlockKind, Document, clean_line
-from pipeline.metadata import listed_date, page_metadata
+from pipeline.dates import listed_date
+from pipeline.metadata import page_metadata
 from pipeline.process_pool import ProcessPool, WorkerCrashed, WorkerTimedOut, default_processes
 from pipeline.settings import required
 from pipeline.urls import canonical_url, same_site
@@ -215,7 +216,7 @@ def extract_html(
     """Extract title, author, date, language, canonical URL and the structured main text.
 
     ``listed`` is the date the sitemap or feed gave the page (``YYYY-MM-DD``, see
-    :func:`pipeline.metadata.listed_date`): the page's date, with no date search. ``fast`` is
+    :func:`pipeline.dates.listed_date`): the page's date, with no date search. ``fast`` is
     trafilatura's (no fallback extractors); ``extensive_dates=False`` limits htmldate to the page's
     markup and metadata; ``favor_precision`` and ``favor_recall`` are trafilatura's. The pipeline
     uses none of them: each costs quality or CPU (``bench/cpu_per_page.py``).

@@ -2,8 +2,8 @@
 
 This is trafilatura's ``extract_metadata`` less what claimwatch never reads (categories, tags,
 licence, host name), and without htmldate's date search when the sitemap or feed already gave the
-page a date (:func:`listed_date`). Measured on the 181 AEB pages (``bench/cpu_per_page.py``):
-categories and tags were about 4 % of the extraction CPU and the date search about 9 %. The
+page a date (:func:`pipeline.dates.listed_date`). Measured on the 181 AEB pages
+(``bench/cpu_per_page.py``): categories and tags were about 4 % of the extraction CPU and the date search about 9 %. The
 sitemap or feed date is the date the listing gives (for a sitemap, its ``lastmod``), which may be
 later than the first publication that htmldate would have looked for.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from htmldate import find_date
@@ -38,25 +37,6 @@ def date_params(extensive: bool) -> dict[str, Any]:
         "extensive_search": extensive,
         "max_date": datetime.now(UTC).strftime("%Y-%m-%d"),
     }
-
-
-def listed_date(value: str | None) -> str | None:
-    """A sitemap (W3C/ISO 8601) or feed (RFC 822) date as ``YYYY-MM-DD``, or ``None``."""
-    if not value or not value.strip():
-        return None
-    value = value.strip()
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        try:
-            parsed = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(UTC)
-    if parsed.year < 1995:  # htmldate's own lower bound: older is an error in the listing
-        return None
-    return parsed.date().isoformat()
 
 
 def page_metadata(

@@ -12,9 +12,10 @@ from trafilatura.metadata import extract_metadata
 from trafilatura.utils import load_html
 
 import pipeline.metadata
+from pipeline.dates import listed_date
 from pipeline.extract import ExtractPipeline, extract_html
 from pipeline.items import PageItem
-from pipeline.metadata import listed_date, page_metadata
+from pipeline.metadata import page_metadata
 from tests.test_extract import ARTICLE, HEAD, page
 
 URL = "https://wellness.example/mushroom-coffee"
