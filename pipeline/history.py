@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.models import Article, ArticleVersion, Claim, WarcRecord
 from pipeline.items import PageItem
-from pipeline.versions import SNAPSHOT_KEYS, claim_snapshot
+from pipeline.versions import CLAIM_COLUMNS, claim_snapshot
 from pipeline.warc import WarcRef
 
 
@@ -62,7 +62,7 @@ def keep_old_version(session: Session, article_id: int, version: int) -> None:
         ).where(Article.id == article_id)
     ).one()
     claims = [
-        claim_snapshot({key: getattr(claim, key) for key in SNAPSHOT_KEYS})
+        claim_snapshot({key: getattr(claim, key) for key in CLAIM_COLUMNS})
         for claim in session.scalars(
             select(Claim).where(Claim.article_id == article_id).order_by(Claim.position)
         )

@@ -49,6 +49,7 @@ from pipeline.dedup.minhash import to_bytes
 from pipeline.history import add_version, add_warc_record, keep_old_version
 from pipeline.items import PageItem
 from pipeline.settings import required
+from pipeline.versions import CLAIM_COLUMNS
 from pipeline.warc import DEFAULT_MAX_BYTES, WarcArchive, WarcRef
 
 if TYPE_CHECKING:
@@ -151,20 +152,6 @@ def _replace_claims(session: Session, article_id: int, score: ArticleScore) -> N
         rows.append({"article_id": article_id, "position": position, **core, "detail": data})
     if rows:
         session.execute(insert(Claim), rows)
-
-
-CLAIM_COLUMNS = (
-    "sentence",
-    "start",
-    "end",
-    "categories",
-    "substance",
-    "condition",
-    "severity",
-    "score",
-    "rules",
-    "hedged",
-)
 
 
 class Outcome(NamedTuple):

@@ -18,7 +18,9 @@ from difflib import SequenceMatcher
 from typing import Any
 
 REWORDED_SIMILARITY = 0.6
-SNAPSHOT_KEYS = (
+# A claim row's own columns (the rest of a claim's JSON is its ``detail``), all a version keeps of
+# a claim: the store writes claim rows by the same names.
+CLAIM_COLUMNS = (
     "sentence",
     "start",
     "end",
@@ -37,7 +39,7 @@ ClaimData = Mapping[str, Any]
 
 def claim_snapshot(claim: ClaimData) -> dict[str, Any]:
     """What a stored version keeps of one claim (the claim's JSON or a claim row's columns)."""
-    return {key: claim.get(key) for key in SNAPSHOT_KEYS}
+    return {key: claim.get(key) for key in CLAIM_COLUMNS}
 
 
 def _key(claim: ClaimData) -> str:
