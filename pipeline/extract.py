@@ -318,15 +318,19 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ExtractPipeline:
-        min_chars = int(required(crawler.settings, "CLAIMWATCH_MIN_ARTICLE_CHARS"))
-        processes = crawler.settings.get("CLAIMWATCH_EXTRACT_PROCESSES")
-        timeout = crawler.settings.get("CLAIMWATCH_EXTRACT_TIMEOUT_S")
-        return cls(
-            crawler.stats,
-            min_chars,
-            default_processes() if processes is None else int(processes),
-            None if timeout is None else float(timeout),
-        )
+        return cls(crawler.stats, **cls.pool_settings(crawler.settings))
+
+    @staticmethod
+    def pool_settings(settings: Any) -> dict[str, Any]:
+        """The constructor's extraction settings (``min_chars``, ``processes``, ``timeout_s``),
+        read in this one place for this class and its subclasses."""
+        processes = settings.get("CLAIMWATCH_EXTRACT_PROCESSES")
+        timeout = settings.get("CLAIMWATCH_EXTRACT_TIMEOUT_S")
+        return {
+            "min_chars": int(required(settings, "CLAIMWATCH_MIN_ARTICLE_CHARS")),
+            "processes": default_processes() if processes is None else int(processes),
+            "timeout_s": None if timeout is None else float(timeout),
+        }
 
     def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)

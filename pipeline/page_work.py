@@ -35,8 +35,6 @@ from pipeline.claims.pipeline import model_from, rules_from
 from pipeline.dedup.engine import NUM_PERM, SHINGLE
 from pipeline.dedup.minhash import MinHasher, Signature
 from pipeline.extract import Extraction, ExtractPipeline, extract_html
-from pipeline.process_pool import default_processes
-from pipeline.settings import required
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -119,19 +117,12 @@ class PageWorkPipeline(ExtractPipeline):
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageWorkPipeline:
         settings = crawler.settings
-        processes = settings.get("CLAIMWATCH_EXTRACT_PROCESSES")
-        timeout = settings.get("CLAIMWATCH_EXTRACT_TIMEOUT_S")
-        return cls(
-            crawler.stats,
-            int(required(settings, "CLAIMWATCH_MIN_ARTICLE_CHARS")),
-            default_processes() if processes is None else int(processes),
-            Scoring.of(
-                settings.get("CLAIMWATCH_RULES_PATH"),
-                settings.getdict("CLAIMWATCH_RULES_EXTRA"),
-                settings.get("CLAIMWATCH_CLAIM_MODEL"),
-            ),
-            None if timeout is None else float(timeout),
+        scoring = Scoring.of(
+            settings.get("CLAIMWATCH_RULES_PATH"),
+            settings.getdict("CLAIMWATCH_RULES_EXTRA"),
+            settings.get("CLAIMWATCH_CLAIM_MODEL"),
         )
+        return cls(crawler.stats, scoring=scoring, **cls.pool_settings(settings))
 
     def worker_call(
         self, item: Any, listed: str | None
