@@ -344,13 +344,14 @@ def _decide(
         if len(words) >= VOICE_MIN_WORDS:  # a quoted ad line has no voice to read
             learned = model.voice_probability(words)
     page = Page.of(candidates, learned)
+    vocabulary = model.ngram_vocabulary()
     for position, result in enumerate(results):
         if not result.candidate:
             continue
         setting = result.setting or settings.setting(position, nearby_cues=False)
         result.setting = setting
         features = unit_features(
-            results, position, setting, page, rules, settings.heading_sentence(position)
+            results, position, setting, page, rules, settings.heading_sentence(position), vocabulary
         )
         confidence = model.confidence(features)
         result.features, result.confidence = features, confidence

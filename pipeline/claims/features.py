@@ -31,12 +31,24 @@ can always be explained in the words of the rule file:
 Only *candidate* units are described (:func:`is_candidate`): units where the eager lexicon scan
 found a substance, condition, drug, group or claim vocabulary, or a rule fired. The rest are not
 claims by construction, which keeps ordinary prose as cheap to score as before.
+
+Scoring with a trained model (:mod:`pipeline.claims.learned`) passes the model's own n-grams as a
+:class:`GramVocabulary`: a token trie of the ``ng:`` names its heads weigh, built once when the
+model is first used. The n-grams of a sentence are then looked up token by token in the trie, and
+only those the model knows become features, in the order the full list would give them; the
+others, which no head weighs, are never built as strings. Every score, confidence and explanation
+is the same as with the full list (a feature no head weighs adds nothing to any sum, and the
+names that do are summed in the same order). Training, and a model without weights, get every
+n-gram. A new feature needs nothing for this: only ``ng:`` n-grams are filtered, every other
+feature is computed as before, whatever its name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from bisect import bisect_left
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pipeline.claims.judge import effective_tier, is_genuine_question, rebuts
 from pipeline.claims.matcher import Sentence
@@ -83,6 +95,46 @@ CONCESSIVE = frozenset({"although", "though", "while", "whilst", "even", "despit
 PRONOUNS = frozenset({"it", "this", "they", "these", "its", "their", "such", "that", "those"})
 MAX_NGRAM = 3
 MAX_TOKENS = 80  # n-grams of the first tokens only: a runaway sentence costs no more than this
+NGRAM = "ng:"
+
+
+@dataclass(frozen=True, slots=True)
+class GramVocabulary:
+    """The ``ng:`` n-grams a model knows, one table per length keyed on the tokens (a word for
+    unigrams, a tuple of words for longer grams), valued by the feature name (see the module
+    docstring). :meth:`known` gives the names that ``grams_of(sentence, "ng:")`` would, restricted
+    to these, in the same order; the lookups run in C (``map``, ``zip``, ``filter``)."""
+
+    tables: tuple[dict[Any, str], ...]
+
+    @classmethod
+    def of(cls, names: Iterable[str]) -> GramVocabulary:
+        tables: tuple[dict[Any, str], ...] = tuple({} for _ in range(MAX_NGRAM))
+        for name in names:
+            if not name.startswith(NGRAM):
+                continue
+            words = tuple(name[len(NGRAM) :].split(" "))
+            if 1 <= len(words) <= MAX_NGRAM:  # other names are never produced by ngrams()
+                tables[len(words) - 1][words[0] if len(words) == 1 else words] = name
+        return cls(tables)
+
+    @property
+    def size(self) -> int:
+        return sum(len(table) for table in self.tables)
+
+    def known(self, sentence: Sentence) -> list[str]:
+        """The sentence's n-gram features this vocabulary holds: the unigrams in token order, then
+        the bigrams, then the trigrams, as :func:`ngrams` orders them (repeats kept)."""
+        toks = sentence.memo.get("slotted")
+        if toks is None:
+            toks = sentence.memo["slotted"] = slotted(sentence)
+        found = list(filter(None, map(self.tables[0].get, toks)))
+        for n in range(2, MAX_NGRAM + 1):
+            table = self.tables[n - 1]
+            if table and len(toks) >= n:
+                keys = zip(*(toks[k:] for k in range(n)), strict=False)  # shorter by n - 1
+                found.extend(filter(None, map(table.get, keys)))
+        return found
 
 
 def is_candidate(sentence: Sentence, fired: bool) -> bool:
@@ -157,8 +209,8 @@ def scope_features(sentence: Sentence, result: UnitResult, out: Features) -> Non
     breaks = sorted(hit.start for hit in sentence.get("clause_break"))
     exceptions = {hit.start for hit in sentence.get("negation_exception")}
 
-    def clause(position: int) -> int:
-        return sum(1 for b in breaks if b < position)
+    def clause(position: int) -> int:  # the number of breaks before it (breaks are sorted)
+        return bisect_left(breaks, position)
 
     core_clause = clause(core) if core is not None else -1
     for cue in SCOPED_CUES:
@@ -274,8 +326,10 @@ def unit_features(
     page: Page,
     rules: RuleSet,
     heading: Sentence | None = None,
+    vocabulary: GramVocabulary | None = None,
 ) -> Features:
-    """The features of the unit at ``position`` (see the module docstring)."""
+    """The features of the unit at ``position`` (see the module docstring); with ``vocabulary``,
+    only the n-grams it holds."""
     result = results[position]
     unit = result.unit
     sentence = unit.sentence
@@ -313,5 +367,8 @@ def unit_features(
         out["voice:reportive×kept"] = page.voice.reportive
     if page.learned is not None:
         learned_voice_crosses(out, page.learned)
-    out.update(dict.fromkeys(grams_of(sentence, "ng:"), 1.0))
+    if vocabulary is None:
+        out.update(dict.fromkeys(grams_of(sentence, NGRAM), 1.0))
+    else:
+        out.update(dict.fromkeys(vocabulary.known(sentence), 1.0))
     return out

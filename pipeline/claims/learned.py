@@ -32,9 +32,11 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
+from pipeline.claims.features import GramVocabulary
 from pipeline.claims.results import Features
 from pipeline.claims.voice import PAGE_WORD
 
@@ -87,7 +89,8 @@ class LinearModel:
     trained: dict[str, Any] = field(default_factory=dict)
     passthrough: bool = False  # rules only: the rules' verdict is the decision
     voice: Head | None = None  # P(the page reports rather than promotes), from its words
-    _cache: dict[str, dict[str, float]] = field(default_factory=dict, compare=False, repr=False)
+    every_ngram: bool = False  # describe units with every n-gram, known or not (the full path)
+    _cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def rules_only(cls) -> LinearModel:
@@ -105,8 +108,23 @@ class LinearModel:
                 for name, weight in self.voice.weights.items()
                 if name.startswith(PAGE_WORD)
             }
-        get = bare.get
-        return _sigmoid(self.voice.intercept + sum(get(word, 0.0) for word in words))
+        # the same terms in the same order as summing get(word, 0.0) word by word, at C speed
+        return _sigmoid(self.voice.intercept + sum(map(bare.get, words, repeat(0.0))))
+
+    def ngram_vocabulary(self) -> GramVocabulary | None:
+        """The n-grams the decision and category heads weigh, as a trie built on first use
+        (:class:`~pipeline.claims.features.GramVocabulary`): scoring builds only these. ``None``
+        (every n-gram) for a model without weights, which training and tests use to read
+        features, and with ``every_ngram``."""
+        if self.every_ngram:
+            return None
+        if "grams" not in self._cache:
+            names = set(self.head.weights)
+            for head in self.categories.values():
+                names.update(head.weights)
+            self._cache["grams"] = GramVocabulary.of(sorted(names)) if names else None
+        vocabulary: GramVocabulary | None = self._cache["grams"]
+        return vocabulary
 
     def confidence(self, features: Features) -> float:
         return self.head.probability(features)
