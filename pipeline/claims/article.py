@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
+from itertools import filterfalse
 
 from core.document import Document
 from pipeline.claims.features import is_candidate, unit_features
@@ -39,7 +40,7 @@ from pipeline.claims.scoring import (
     ordered_categories,
 )
 from pipeline.claims.text import sentences
-from pipeline.claims.voice import VOICE_MIN_WORDS, Page, page_vocabulary
+from pipeline.claims.voice import VOICE_MIN_WORDS, Page
 
 MAX_CLAIMS_PER_ARTICLE = 200  # kept per article, the highest-scoring, in reading order
 COMMERCIAL_REACH = 3  # sentences either side in which a buy link or coupon aggravates a claim
@@ -142,16 +143,30 @@ class _Settings:
                 lead = index
             self.context[index] = (heading, lead if block.kind == "list_item" else None)
         self.snippet = len(units) <= SNIPPET_SENTENCES
+        # per block: what the sentences of a heading or lead-in block say (each asked once)
+        self._substances: dict[int | None, str | None] = {}
+        self._conditions: dict[int | None, str | None] = {}
+        self._warnings: dict[int | None, bool] = {}
 
     def _sentences(self, block: int | None) -> list[Sentence]:
         return [u.sentence for u in self.by_block.get(block, [])] if block is not None else []
 
     def _substance(self, block: int | None) -> str | None:
+        if block in self._substances:
+            return self._substances[block]
+        found = None
         for sentence in self._sentences(block):
             hits = sentence.get("substance")
             if hits:
-                return hits[0].key
-        return None
+                found = hits[0].key
+                break
+        self._substances[block] = found
+        return found
+
+    def _condition(self, block: int | None) -> str | None:
+        if block not in self._conditions:
+            self._conditions[block] = _best_condition_key(self._sentences(block), self.rules)
+        return self._conditions[block]
 
     def heading_sentence(self, position: int) -> Sentence | None:
         heading, _ = self.context[self.units[position].block]
@@ -159,7 +174,11 @@ class _Settings:
         return found[-1] if found else None
 
     def _warns(self, heading: int | None) -> bool:
-        return any(s.has("warning_heading") for s in self._sentences(heading))
+        if heading not in self._warnings:
+            self._warnings[heading] = any(
+                s.has("warning_heading") for s in self._sentences(heading)
+            )
+        return self._warnings[heading]
 
     def setting(self, position: int, nearby_cues: bool = True) -> Setting:
         """The setting of one sentence; without ``nearby_cues`` the rebuttal and commercial cues
@@ -178,7 +197,7 @@ class _Settings:
         )
         return Setting(
             heading_substance=self._substance(lead) or self._substance(heading),
-            heading_condition=_best_condition_key(self._sentences(heading), self.rules),
+            heading_condition=self._condition(heading),
             article_subject=self.article.subject,
             article_condition=self.article.condition,
             warning_section=self._warns(heading),
@@ -329,6 +348,20 @@ def _rescue(sentence: Sentence, firings: list[Firing], setting: Setting) -> Judg
     return verdict
 
 
+# Tokens (pipeline.claims.text.tokens) that open with no letter: digit runs and punctuation.
+_NOT_WORDS = frozenset(',;:?!%"“”0')
+
+
+def page_vocabulary_of(results: list[UnitResult]) -> set[str]:
+    """:func:`~pipeline.claims.voice.page_vocabulary` of the page's sentences, the same set built
+    in the same order (so the voice head sums its words in the same order), the loops in C."""
+    words: set[str] = set().union(*(result.unit.sentence.toks for result in results))
+    kept = set(filterfalse(_NOT_WORDS.__contains__, words))
+    if not "".join(kept).isalpha():  # a token with a numeral such as "½" in it: filter exactly
+        kept = {word for word in words if word[0].isalpha()}
+    return kept
+
+
 def _decide(
     results: list[UnitResult],
     settings: _Settings,
@@ -340,7 +373,7 @@ def _decide(
     candidates = [r.unit.sentence for r in results if r.candidate]
     learned = None
     if model.voice is not None:
-        words = page_vocabulary(r.unit.sentence for r in results)
+        words = page_vocabulary_of(results)
         if len(words) >= VOICE_MIN_WORDS:  # a quoted ad line has no voice to read
             learned = model.voice_probability(words)
     page = Page.of(candidates, learned)

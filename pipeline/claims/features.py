@@ -48,6 +48,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from pipeline.claims.judge import effective_tier, is_genuine_question, rebuts
@@ -196,8 +197,11 @@ def ngrams(toks: Sequence[str], longest: int = MAX_NGRAM) -> list[str]:
 
 def _core(sentence: Sentence, result: UnitResult) -> int | None:
     positions = [firing.start for firing in result.firings]
+    by_lex = sentence.by_lex
     for lexicon in CORE_LEXICONS:
-        positions.extend(hit.start for hit in sentence.by_lex.get(lexicon, ()))
+        hits = by_lex.get(lexicon)
+        if hits:
+            positions.extend(hit.start for hit in hits)
     if not positions:
         positions = [hit.start for hit in sentence.by_lex.get("substance", ())]
     return min(positions) if positions else None
@@ -307,7 +311,7 @@ LENGTHS = (3, 6, 12, 25, 40)
 
 def _shape(sentence: Sentence, out: Features) -> None:
     """Length, capitals and what the sentence opens with."""
-    words = sum(1 for tok in sentence.toks if tok[0].isalnum())
+    words = sum(map(str.isalnum, map(itemgetter(0), sentence.toks)))  # tokens opening with one
     bucket = next((limit for limit in LENGTHS if words <= limit), 99)
     out[f"len:{bucket}"] = 1.0
     if words >= 2 and sentence.text.isupper():
