@@ -14,7 +14,9 @@ set, in the same run and process:
 
 - ``learned``: :func:`pipeline.claims.score_document` with the shipped learned decision, and
   ``rules``: the same with :meth:`~pipeline.claims.learned.LinearModel.rules_only` (the scorer as
-  it was before the learned layer). Their passes alternate, so both see the same machine; each
+  it was before the learned layer), and ``every n-gram``: the learned decision with every n-gram of
+  a sentence built as a feature string, as before the model's own n-gram tables
+  (``every_ngram=True``; same scores). Their passes alternate, so all see the same machine; each
   rate is the best of ``--repeat`` passes, and ``learned ÷ rules`` is the ratio of the two;
 - ``naive``: the scan a keyword tool would do: one compiled, case-insensitive, word-bounded regex
   per lexicon phrase, each searched over each sentence (sentences cut beforehand, so only the scan is
@@ -22,12 +24,16 @@ set, in the same run and process:
   It runs on as many documents as fit in ``--naive-seconds`` and its rate is extrapolated.
 
 The ratios printed are claimwatch/naive (speed-up) and each size against the shipped rules
-(flatness: 1.0 means the cost does not grow with the number of patterns).
+(flatness: 1.0 means the cost does not grow with the number of patterns). ``--json`` prints the
+figures as one JSON object instead; ``--shipped-only`` skips the grown rule sets. The script uses
+only APIs older than the fast path, so ``bench/claims_speed_ab.py`` can run it against the
+packages of another worktree (a base commit) to compare commits side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import re
@@ -55,6 +61,7 @@ class Result:
     mb_per_s: float
     rules_docs_per_s: float  # the rules alone
     naive_docs_per_s: float
+    every_docs_per_s: float = float("nan")  # the learned decision building every n-gram
 
 
 def load_corpus() -> list[Document]:
@@ -128,12 +135,21 @@ def time_naive(rules: RuleSet, docs: list[Document], budget: float) -> float:
 
 def measure(label: str, rules: RuleSet, docs: list[Document], args: argparse.Namespace) -> Result:
     total_mb = sum(len(doc.text.encode("utf-8")) for doc in docs) / 1e6
-    learned, alone = time_ours(
-        rules, docs, args.repeat, [default_model(), LinearModel.rules_only()]
-    )
+    models = [default_model(), LinearModel.rules_only()]
+    if any(f.name == "every_ngram" for f in dataclasses.fields(LinearModel)):  # older commits
+        models.append(dataclasses.replace(models[0], every_ngram=True, _cache={}))
+    timed = time_ours(rules, docs, args.repeat, models)
+    learned, alone = timed[:2]
+    every = len(docs) / timed[2] if len(timed) > 2 else float("nan")
     naive = time_naive(rules, docs, args.naive_seconds) if args.naive_seconds > 0 else float("nan")
     return Result(
-        label, rules.index.size, len(docs) / learned, total_mb / learned, len(docs) / alone, naive
+        label,
+        rules.index.size,
+        len(docs) / learned,
+        total_mb / learned,
+        len(docs) / alone,
+        naive,
+        every,
     )
 
 
@@ -141,24 +157,32 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--naive-seconds", type=float, default=5.0)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--shipped-only", action="store_true", help="skip the grown rule sets")
     args = parser.parse_args(argv)
     docs = load_corpus()
     mb = sum(len(doc.text.encode("utf-8")) for doc in docs) / 1e6
-    print(f"corpus: {len(docs)} AEB article bodies, {mb:.2f} MB; one process, one core")
+    if not args.json:
+        print(f"corpus: {len(docs)} AEB article bodies, {mb:.2f} MB; one process, one core")
     base = load_rules(DEFAULT_RULES_PATH)
     rule_sets = [("shipped", base)]
-    for size in SIZES:
+    for size in () if args.shipped_only else SIZES:
         rule_sets.append(
             (f"grown to {size:,}", load_rules(DEFAULT_RULES_PATH, grown_extra(base, size)))
         )
     results = [measure(label, rules, docs, args) for label, rules in rule_sets]
+    if args.json:
+        print(json.dumps([dataclasses.asdict(result) for result in results]))
+        return 0
     print(f"{'lexicons':16s} {'phrases':>8s} {'learned/s':>10s} {'MB/s':>6s} {'rules/s':>8s}"
-          f" {'learned÷rules':>14s} {'naive/s':>8s} {'vs naive':>9s} {'vs shipped':>11s}")  # fmt: skip
+          f" {'learned÷rules':>14s} {'every n-gram/s':>15s} {'naive/s':>8s} {'vs naive':>9s}"
+          f" {'vs shipped':>11s}")  # fmt: skip
     for result in results:
         print(
             f"{result.label:16s} {result.phrases:8,d} {result.docs_per_s:10,.0f}"
             f" {result.mb_per_s:6.2f} {result.rules_docs_per_s:8,.0f}"
             f" {result.docs_per_s / result.rules_docs_per_s:14.2f}"
+            f" {result.every_docs_per_s:15,.0f}"
             f" {result.naive_docs_per_s:8,.1f}"
             f" {result.docs_per_s / result.naive_docs_per_s:8,.0f}x"
             f" {result.docs_per_s / results[0].docs_per_s:10.2f}x"

@@ -312,3 +312,82 @@ def test_shipped_model_flags_plain_vendor_claims_and_not_reported_ones() -> None
     assert len(flagged & set(VENDOR_CLAIMS)) >= 5, flagged
     news = doc(*NEWS_MENTIONS)
     assert score_document(news, RULES).claims == ()
+
+
+# --- the fast scoring path: the same outputs as the full feature list --------------------------
+
+FAST_PAGE = Document(
+    blocks=(
+        Block("heading", "Is our kava safe for kids?"),
+        Block(
+            "paragraph",
+            "Yes! Our kava capsules relieve anxiety and insomnia within days, and they are "
+            "completely safe with no side effects. Although it may ease joint pain, doctors say "
+            "kava is not a treatment for arthritis. Users say turmeric reverses diabetes.",
+        ),
+        Block("list_item", "Take two capsules before bed for best results."),
+        Block("list_item", "Kratom eases opioid withdrawal in three days; you can stop methadone."),
+        Block("heading", "What the agency said"),
+        Block(
+            "paragraph",
+            "Regulators warned sellers who claimed that elderberry syrup cures the flu. The "
+            "agency found no evidence that ashwagandha treats thyroid disease, and a study of "
+            "garlic extract showed no effect on blood pressure. We ship every order within two "
+            "working days; buy now and save 20% with a coupon on your first order of CBD oil.",
+        ),
+        Block("quote", "This herbal tea shrinks tumors and kills cancer cells, x² times faster."),
+        Block("paragraph", "It is ½ the price of a pharmacy remedy and replaces insulin for many."),
+    )
+)
+
+
+def test_scoring_builds_only_the_ngrams_the_model_weighs_and_scores_the_same() -> None:
+    from dataclasses import replace
+
+    model = default_model()
+    every = replace(model, every_ngram=True, _cache={})
+    vocabulary = model.ngram_vocabulary()
+    assert vocabulary is not None and every.ngram_vocabulary() is None
+    fast = analyse_document(FAST_PAGE, RULES, model)
+    full = analyse_document(FAST_PAGE, RULES, every)
+    assert sum(r.confidence is not None for r in fast) >= 8
+    for one, two in zip(fast, full, strict=True):
+        assert one.confidence == two.confidence
+        assert one.claim == two.claim
+        # the same features, less the n-grams no head weighs, in the same order
+        known = [n for n in two.features if not n.startswith("ng:") or n in vocabulary.names]
+        assert list(one.features) == known
+        assert [one.features[n] for n in known] == [two.features[n] for n in known]
+    assert score_document(FAST_PAGE, RULES, model) == score_document(FAST_PAGE, RULES, every)
+    assert any(claim.features for claim in score_document(FAST_PAGE, RULES, model).claims)
+
+
+def test_ngram_vocabulary_keeps_the_full_lists_order_and_repeats() -> None:
+    from pipeline.claims.features import GramVocabulary, grams_of
+
+    sentence = analyse("Kava eases anxiety, and kava eases anxiety again, kava eases pain?", RULES)
+    full = grams_of(sentence, "ng:")
+    # a trigram without its bigram, a bigram and a unigram that repeat, a gram never seen
+    names = ["ng:<substance> eases <condition>", "ng:and <substance>", "ng:,", "ng:eases", "ng:zz"]
+    vocabulary = GramVocabulary.of(names)
+    assert vocabulary.known(sentence) == [name for name in full if name in names]
+    assert vocabulary.known(sentence).count("ng:,") == 2
+    assert GramVocabulary.of(["kept", "ng:a b c d", "ng:"]).known(sentence) == []
+
+
+def test_a_model_without_weights_reads_every_feature() -> None:
+    assert LinearModel(Head(-10.0, {})).ngram_vocabulary() is None
+    features = features_of("Kava eases anxiety quickly.")
+    assert "ng:<substance> eases <condition>" in features
+
+
+def test_page_words_are_the_voice_modules_words() -> None:
+    from pipeline.claims.article import page_vocabulary_of
+    from pipeline.claims.voice import page_vocabulary
+
+    plain = doc("Kava eases anxiety, 5 times a day: 20% of users say so!", "Is it safe?")
+    for document in (FAST_PAGE, plain, doc("Kava eases anxiety, 5 times: ½ dose, x² or ³.")):
+        results = analyse_document(document, RULES, LinearModel.rules_only())
+        words = page_vocabulary_of(results)
+        expected = page_vocabulary(r.unit.sentence for r in results)
+        assert words == expected and list(words) == list(expected)

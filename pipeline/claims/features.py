@@ -33,9 +33,9 @@ found a substance, condition, drug, group or claim vocabulary, or a rule fired. 
 claims by construction, which keeps ordinary prose as cheap to score as before.
 
 Scoring with a trained model (:mod:`pipeline.claims.learned`) passes the model's own n-grams as a
-:class:`GramVocabulary`: a token trie of the ``ng:`` names its heads weigh, built once when the
-model is first used. The n-grams of a sentence are then looked up token by token in the trie, and
-only those the model knows become features, in the order the full list would give them; the
+:class:`GramVocabulary`: the ``ng:`` names its heads weigh, in one table per n-gram length keyed
+on the tokens, built once when the model is first used. The n-grams of a sentence are then looked
+up as token tuples (in C: ``map`` over ``zip``), and only those the model knows become features, in the order the full list would give them; the
 others, which no head weighs, are never built as strings. Every score, confidence and explanation
 is the same as with the full list (a feature no head weighs adds nothing to any sum, and the
 names that do are summed in the same order). Training, and a model without weights, get every
@@ -122,6 +122,10 @@ class GramVocabulary:
     @property
     def size(self) -> int:
         return sum(len(table) for table in self.tables)
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(name for table in self.tables for name in table.values())
 
     def known(self, sentence: Sentence) -> list[str]:
         """The sentence's n-gram features this vocabulary holds: the unigrams in token order, then
