@@ -379,15 +379,3 @@ def test_a_model_without_weights_reads_every_feature() -> None:
     assert LinearModel(Head(-10.0, {})).ngram_vocabulary() is None
     features = features_of("Kava eases anxiety quickly.")
     assert "ng:<substance> eases <condition>" in features
-
-
-def test_page_words_are_the_voice_modules_words() -> None:
-    from pipeline.claims.article import page_vocabulary_of
-    from pipeline.claims.voice import page_vocabulary
-
-    plain = doc("Kava eases anxiety, 5 times a day: 20% of users say so!", "Is it safe?")
-    for document in (FAST_PAGE, plain, doc("Kava eases anxiety, 5 times: ½ dose, x² or ³.")):
-        results = analyse_document(document, RULES, LinearModel.rules_only())
-        words = page_vocabulary_of(results)
-        expected = page_vocabulary(r.unit.sentence for r in results)
-        assert words == expected and list(words) == list(expected)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
-from itertools import filterfalse
 
 from core.document import Document
 from pipeline.claims.features import is_candidate, unit_features
@@ -40,7 +39,7 @@ from pipeline.claims.scoring import (
     ordered_categories,
 )
 from pipeline.claims.text import sentences
-from pipeline.claims.voice import VOICE_MIN_WORDS, Page
+from pipeline.claims.voice import VOICE_MIN_WORDS, Page, page_vocabulary
 
 MAX_CLAIMS_PER_ARTICLE = 200  # kept per article, the highest-scoring, in reading order
 COMMERCIAL_REACH = 3  # sentences either side in which a buy link or coupon aggravates a claim
@@ -348,20 +347,6 @@ def _rescue(sentence: Sentence, firings: list[Firing], setting: Setting) -> Judg
     return verdict
 
 
-# Tokens (pipeline.claims.text.tokens) that open with no letter: digit runs and punctuation.
-_NOT_WORDS = frozenset(',;:?!%"“”0')
-
-
-def page_vocabulary_of(results: list[UnitResult]) -> set[str]:
-    """:func:`~pipeline.claims.voice.page_vocabulary` of the page's sentences, the same set built
-    in the same order (so the voice head sums its words in the same order), the loops in C."""
-    words: set[str] = set().union(*(result.unit.sentence.toks for result in results))
-    kept = set(filterfalse(_NOT_WORDS.__contains__, words))
-    if not "".join(kept).isalpha():  # a token with a numeral such as "½" in it: filter exactly
-        kept = {word for word in words if word[0].isalpha()}
-    return kept
-
-
 def _decide(
     results: list[UnitResult],
     settings: _Settings,
@@ -373,7 +358,7 @@ def _decide(
     candidates = [r.unit.sentence for r in results if r.candidate]
     learned = None
     if model.voice is not None:
-        words = page_vocabulary_of(results)
+        words = page_vocabulary(r.unit.sentence for r in results)
         if len(words) >= VOICE_MIN_WORDS:  # a quoted ad line has no voice to read
             learned = model.voice_probability(words)
     page = Page.of(candidates, learned)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from itertools import compress, count
 from typing import Any, NamedTuple
 
 _END = ""
@@ -74,8 +73,7 @@ class PhraseIndex:
             return
         root = self.root
         n = len(toks)
-        # the positions of candidate first tokens, found in C
-        for i in compress(count(), map(candidates.__contains__, toks)):
+        for i in [i for i, tok in enumerate(toks) if tok in candidates]:
             node: Node | None = root[toks[i]]
             j = i
             while node is not None:

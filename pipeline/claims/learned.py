@@ -32,8 +32,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
-from operator import mul
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +57,13 @@ class Head:
     weights: dict[str, float] = field(repr=False)
 
     def margin(self, features: Features) -> float:
-        """``intercept + Σ weight × value``, summed left to right in the features' order; a
-        feature the head does not weigh adds 0.0, which leaves the sum as it was. ``map`` and
-        ``sum`` run the loop in C."""
-        terms = map(mul, map(self.weights.get, features, repeat(0.0)), features.values())
-        return sum(terms, self.intercept)
+        weights = self.weights
+        total = self.intercept
+        for name, value in features.items():
+            weight = weights.get(name)
+            if weight is not None:
+                total += weight * value
+        return total
 
     def probability(self, features: Features) -> float:
         return _sigmoid(self.margin(features))
@@ -107,8 +107,8 @@ class LinearModel:
                 for name, weight in self.voice.weights.items()
                 if name.startswith(PAGE_WORD)
             }
-        # the same terms in the same order as summing get(word, 0.0) word by word, at C speed
-        return _sigmoid(self.voice.intercept + sum(map(bare.get, words, repeat(0.0))))
+        get = bare.get
+        return _sigmoid(self.voice.intercept + sum(get(word, 0.0) for word in words))
 
     def ngram_vocabulary(self) -> GramVocabulary | None:
         """The n-grams the decision and category heads weigh, as a trie built on first use
