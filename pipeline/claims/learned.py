@@ -111,7 +111,7 @@ class LinearModel:
         return _sigmoid(self.voice.intercept + sum(get(word, 0.0) for word in words))
 
     def ngram_vocabulary(self) -> GramVocabulary | None:
-        """The n-grams the decision and category heads weigh, as a trie built on first use
+        """The n-grams the decision and category heads weigh, as tables built on first use
         (:class:`~pipeline.claims.features.GramVocabulary`): scoring builds only these. ``None``
         (every n-gram) for a model without weights, which training and tests use to read
         features, and with ``every_ngram``."""
