@@ -29,7 +29,9 @@ class MinHasher:
         self.mix = rng.integers(1, (1 << 31), size=shingle, dtype=np.uint64) | np.uint64(1)
 
     def shingles(self, text: str) -> npt.NDArray[np.uint64]:
-        ids = token_ids(tokens(text))
+        return self.shingles_of(token_ids(tokens(text)))
+
+    def shingles_of(self, ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
         k = self.shingle
         if len(ids) < k:
             return ids[:0] if len(ids) == 0 else np.array([int(ids.sum())], dtype=np.uint64)

@@ -17,7 +17,14 @@ seed reposts, so that every text has exactly one true original). For each text, 
 texts' vocabulary; ``random.Random(SEED)``), with the paragraphs reordered, and with both. All
 originals are indexed in one ``Deduper`` (``remember``); a variant counts as found when its nearest
 match is its own original. The false-near-duplicate rate analyses each original against an index of
-all the others. Word 5-shingles are shown next to the engine's 2-shingles for comparison.
+all the others. Word 5-shingles are shown next to the engine's word pairs for comparison.
+
+Part 2b, the signature candidates of issue 11 side by side on the same draws: today's (64 32-bit
+values over 2-shingles, threshold 0.3, ``dedup_index_legacy.py``) and 128 16-bit values over
+2-shingles or over word pairs up to three apart, at three thresholds; variants with 20, 30 and 40%
+of the words changed, sentences and paragraphs reordered, keyword links inserted, and all three.
+False near-duplicates among the originals, and among the articles of one template family: the
+seeds and the development split's same-template rows (read in place).
 
 Part 1b, the learned template score cross-validated, side by side with the score before it
 (``bench/dedup_legacy.py``, the hand-weighted score that required the table-of-contents echo). The
@@ -448,8 +455,8 @@ def report_spinning() -> None:
     print()
     results = {k: spinning(texts, k) for k in (2, 5)}
     print(
-        "| variant | recall, 2-shingles (engine) | median similarity (estimated) "
-        "| exact 2-shingle Jaccard, lowest / median | recall, 5-shingles |"
+        "| variant | recall, the engine (word pairs 1-3 apart) | median similarity (estimated) "
+        "| exact Jaccard of the contiguous 2-shingles, lowest / median | recall, 5-shingles |"
     )
     print("| --- | --- | --- | --- | --- |")
     for level, (hit, total, sim, low, mid) in results[2].items():
@@ -459,7 +466,10 @@ def report_spinning() -> None:
             f" | {hit5}/{total5} = {hit5 / total5:.3f} |"
         )
     print()
-    print("| false near-duplicates (original vs. index of the others) | 2-shingles | 5-shingles |")
+    print(
+        "| false near-duplicates (original vs. index of the others) | the engine (word pairs)"
+        " | 5-shingles |"
+    )
     print("| --- | --- | --- |")
     (f2, h2), (f5, h5) = false_near(texts, 2), false_near(texts, 5)
     n = len(texts)

@@ -56,6 +56,7 @@ from dedup_index_legacy import MinHasher as LegacyHasher
 from pipeline.dedup.engine import BANDS, NEAR_THRESHOLD, NUM_PERM, SHINGLE, SKIP, Deduper
 from pipeline.dedup.lsh import MERGE_AT, LSHIndex
 from pipeline.dedup.minhash import MinHasher
+from pipeline.dedup.tokens import token_ids
 
 SEED = 20261122
 VOCABULARY = 50_000
@@ -99,6 +100,7 @@ def make_vocabulary() -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64]]
 
 
 VOCAB, CDF = make_vocabulary()
+VOCAB_IDS = token_ids(list(VOCAB))  # each word's token id, as the hashers compute it
 
 
 def draw(rng: np.random.Generator, count: int) -> npt.NDArray[np.int64]:
@@ -117,10 +119,20 @@ def text(ids: npt.NDArray[np.int64]) -> str:
 
 
 def sign_chunk(chunk: int, count: int = CHUNK) -> tuple[U32, U32]:
-    """The chunk signed by ours and by today's hasher."""
+    """The chunk signed by ours and by today's hasher. The corpus is signed from its token ids
+    (``shingles_of``), which gives the same signatures as signing its text (checked on the
+    first documents) without tokenising 300 million words again; the signing rate is measured on
+    text."""
     hasher, legacy = MinHasher(NUM_PERM, SHINGLE, skip=SKIP), LegacyHasher(LEGACY_PERM, 2)
-    texts = [text(ids) for ids in chunk_tokens(chunk, count)]
-    return np.stack([hasher.sign(t) for t in texts]), np.stack([legacy.sign(t) for t in texts])
+    words = chunk_tokens(chunk, count)
+    docs = [VOCAB_IDS[ids] for ids in words]
+    ours = np.stack([hasher.sign_shingles(hasher.shingles_of(d)) for d in docs])
+    today = np.stack([legacy.sign_shingles(legacy.shingles_of(d)) for d in docs])
+    for ids, a, b in list(zip(words[:3], ours, today, strict=False)):
+        assert np.array_equal(hasher.sign(text(ids)), a) and np.array_equal(
+            legacy.sign(text(ids)), b
+        )
+    return ours, today
 
 
 def spun(ids: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.NDArray[np.int64]:

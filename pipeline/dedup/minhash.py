@@ -65,7 +65,10 @@ class MinHasher:
 
     def shingles(self, text: str) -> npt.NDArray[np.uint64]:
         """The text's features, hashed to 64 bits, without repeats."""
-        ids = token_ids(tokens(text))
+        return self.shingles_of(token_ids(tokens(text)))
+
+    def shingles_of(self, ids: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+        """:meth:`shingles` from the token ids (:func:`~pipeline.dedup.tokens.token_ids`)."""
         k = self.shingle
         if len(ids) < k:
             if len(ids) == 0:
