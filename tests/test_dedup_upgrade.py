@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, create_engine, select, update
 
 from core.db import session_factory
 from core.document import from_text
@@ -116,3 +116,28 @@ def test_the_refresh_signs_again_what_an_old_process_stored(engine: Engine, ids:
     copy = from_text(spun(NEWS_TEXT), url="https://copy.example/harbour-lanes")
     near = mine.analyze(copy, resolve=resolver(engine)).near
     assert near.of == "https://news.example.org/cycle-lanes"
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same database opened read-only (SQLite ``mode=ro``; a PostgreSQL session whose
+    transactions are read-only)."""
+    if engine.dialect.name == "sqlite":
+        return create_engine(f"sqlite:///file:{engine.url.database}?mode=ro&uri=true")
+    return create_engine(
+        engine.url, connect_args={"options": "-c default_transaction_read_only=on"}
+    )
+
+
+def test_a_read_only_database_is_compared_all_the_same(engine: Engine, ids: Ids) -> None:
+    store_old(engine, ids, {"cycle-lanes": NEWS_TEXT})
+    before = blobs(engine)
+    reader = read_only(engine)
+    try:
+        deduper = Deduper({})
+        assert load_stored(deduper, reader) == (1, 1)  # signed again, not written back
+        copy = from_text(spun(NEWS_TEXT), url="https://copy.example/harbour-lanes")
+        near = deduper.analyze(copy, resolve=resolver(reader)).near
+        assert near.of == "https://news.example.org/cycle-lanes"
+    finally:
+        reader.dispose()
+    assert blobs(engine) == before
