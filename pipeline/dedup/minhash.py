@@ -5,8 +5,9 @@ with the next, the one after and the one after that; ``shingle > 2`` means conti
 k-shingles instead, for comparison). Spinning changes single words: a pair survives when both its
 words do, as a 2-shingle does, but two different texts share far fewer distant pairs than adjacent
 ones (stock two-word phrases), so the pairs separate a spun copy from another article of the same
-template better (``bench/dedup_quality.py``, issue 11: the highest similarity between two different
-articles of one family falls from 0.15 to 0.12 while a 40% spun copy keeps 0.20).
+template better (issue 11, exact Jaccard on the project's texts and the development split: the
+highest between two different articles of one family falls from 0.15 to 0.12 while the lowest 40%
+spun copy keeps 0.20; ``bench/dedup_quality.py`` part 2b, bench/README.md "Spinning").
 
 Signing hashes each feature once to 64 bits (a polynomial over the token ids, then a splitmix64
 finaliser), puts it in one of ``num_perm`` bins by its top bits and keeps each bin's minimum
