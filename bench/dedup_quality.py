@@ -17,7 +17,14 @@ seed reposts, so that every text has exactly one true original). For each text, 
 texts' vocabulary; ``random.Random(SEED)``), with the paragraphs reordered, and with both. All
 originals are indexed in one ``Deduper`` (``remember``); a variant counts as found when its nearest
 match is its own original. The false-near-duplicate rate analyses each original against an index of
-all the others. Word 5-shingles are shown next to the engine's 2-shingles for comparison.
+all the others. Word 5-shingles are shown next to the engine's word pairs for comparison.
+
+Part 2b, the signature candidates of issue 11 side by side on the same draws: today's (64 32-bit
+values over 2-shingles, threshold 0.3, ``dedup_index_legacy.py``) and 128 16-bit values over
+2-shingles or over word pairs up to three apart, at three thresholds; variants with 20, 30 and 40%
+of the words changed, sentences and paragraphs reordered, keyword links inserted, and all three.
+False near-duplicates among the originals, and among the articles of one template family: the
+seeds and the development split's same-template rows (read in place).
 
 Part 1b, the learned template score cross-validated, side by side with the score before it
 (``bench/dedup_legacy.py``, the hand-weighted score that required the table-of-contents echo). The
@@ -38,6 +45,7 @@ import argparse
 import gzip
 import json
 import random
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -45,12 +53,16 @@ from pathlib import Path
 from typing import Any
 
 from dedup_fit import Vector, dev_vectors, families
+from dedup_index_legacy import LSHIndex as LegacyIndex
+from dedup_index_legacy import MinHasher as LegacyHasher
+from dedup_index_legacy import similarity as legacy_similarity
 from dedup_legacy import Family as LegacyFamily
 from dedup_legacy import TemplateMatcher as LegacyMatcher
 
 from core.document import Block, Document, from_text
 from pipeline.dedup.engine import NEAR_THRESHOLD, Deduper
 from pipeline.dedup.fit import DEFAULT_C, out_of_fold
+from pipeline.dedup.lsh import LSHIndex
 from pipeline.dedup.minhash import MinHasher, Signature, similarity
 from pipeline.dedup.seeds import load_families
 from pipeline.dedup.template import MATCH_THRESHOLD, TemplateMatcher
@@ -443,8 +455,8 @@ def report_spinning() -> None:
     print()
     results = {k: spinning(texts, k) for k in (2, 5)}
     print(
-        "| variant | recall, 2-shingles (engine) | median similarity (estimated) "
-        "| exact 2-shingle Jaccard, lowest / median | recall, 5-shingles |"
+        "| variant | recall, the engine (word pairs 1-3 apart) | median similarity (estimated) "
+        "| exact Jaccard of the contiguous 2-shingles, lowest / median | recall, 5-shingles |"
     )
     print("| --- | --- | --- | --- | --- |")
     for level, (hit, total, sim, low, mid) in results[2].items():
@@ -454,7 +466,10 @@ def report_spinning() -> None:
             f" | {hit5}/{total5} = {hit5 / total5:.3f} |"
         )
     print()
-    print("| false near-duplicates (original vs. index of the others) | 2-shingles | 5-shingles |")
+    print(
+        "| false near-duplicates (original vs. index of the others) | the engine (word pairs)"
+        " | 5-shingles |"
+    )
     print("| --- | --- | --- |")
     (f2, h2), (f5, h5) = false_near(texts, 2), false_near(texts, 5)
     n = len(texts)
@@ -463,18 +478,193 @@ def report_spinning() -> None:
     print()
 
 
+# --- part 2b: spinning, the signature candidates side by side (issue 11) ----------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A signature and index configuration, run as the engine runs it (LSH candidates, then the
+    estimated similarity against the threshold)."""
+
+    name: str
+    threshold: float
+    sign: Any  # str -> signature
+    index: Any  # () -> an empty index with add(id, sig) and query(sig, threshold, limit)
+    sim: Any  # (sig, sig) -> estimated similarity
+
+
+def spin_candidates() -> list[Candidate]:
+    legacy = LegacyHasher(64, 2)
+    out = [
+        Candidate(
+            "today: 64 x 32-bit, 2-shingles, 32 bands x 2",
+            0.3,
+            legacy.sign,
+            lambda: LegacyIndex(64, 32),
+            legacy_similarity,
+        )
+    ]
+    for skip, label in ((0, "2-shingles"), (2, "word pairs 1-3 apart")):
+        hasher = MinHasher(128, 2, skip=skip)
+        for threshold in (0.15, 0.17, 0.2):
+            out.append(
+                Candidate(
+                    f"128 x 16-bit, {label}, 64 bands x 2, threshold {threshold}",
+                    threshold,
+                    hasher.sign,
+                    lambda: LSHIndex(128, 64),
+                    similarity,
+                )
+            )
+    return out
+
+
+def reorder_sentences(document: Document, rng: random.Random) -> Document:
+    """Every paragraph's sentences shuffled."""
+    blocks = []
+    for block in document.blocks:
+        if block.kind == "paragraph":
+            parts = re.split(r"(?<=[.!?])\s+", block.text)
+            rng.shuffle(parts)
+            block = Block(block.kind, " ".join(parts))
+        blocks.append(block)
+    return Document(blocks=tuple(blocks))
+
+
+def insert_links(document: Document, rate: float, pool: list[str], rng: random.Random) -> Document:
+    """Keyword links of 2-3 words from ``pool`` inserted at random places, adding about ``rate``
+    of the text's word count."""
+    words = [block.text.split() for block in document.blocks]
+    total = sum(map(len, words))
+    for _ in range(max(1, round(rate * total / 2.5))):
+        b = rng.randrange(len(words))
+        at = rng.randrange(len(words[b]) + 1)
+        words[b][at:at] = [rng.choice(pool) for _ in range(rng.choice((2, 3)))]
+    blocks = tuple(
+        Block(block.kind, " ".join(new)) for block, new in zip(document.blocks, words, strict=True)
+    )
+    return Document(blocks=blocks)
+
+
+def spun_variants(document: Document, pool: list[str], rng: random.Random) -> dict[str, Document]:
+    variants = {f"{r}% words": substitute(document, r / 100, pool, rng) for r in (20, 30, 40)}
+    variants["sentences and paragraphs reordered + 30%"] = substitute(
+        reorder_sentences(reorder(document, rng), rng), 0.30, pool, rng
+    )
+    variants["keyword links (+10% words) + 30%"] = substitute(
+        insert_links(document, 0.10, pool, rng), 0.30, pool, rng
+    )
+    variants["all three, 40%"] = insert_links(
+        substitute(reorder_sentences(reorder(document, rng), rng), 0.40, pool, rng),
+        0.10,
+        pool,
+        rng,
+    )
+    return variants
+
+
+def family_texts(path: Path) -> list[str]:
+    """The same-template rows of the development split (read in place, never stored)."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            raw = json.loads(line)
+            if raw["label"] == "same_template" and not raw.get("near_dup_of_seed"):
+                out.append(from_text(raw["text"]).text)
+    return out
+
+
+def nearest(candidate: Candidate, index: Any, signature: Any, exclude: int) -> tuple[int, float]:
+    for key, sim in index.query(signature, candidate.threshold, limit=8):
+        if key != exclude:
+            return key, sim
+    return -1, 0.0
+
+
+def report_spin_candidates(path: Path) -> None:
+    texts, _ = own_texts()
+    family = family_texts(path) + [doc.text for label, doc in texts if label.startswith("seed:")]
+    candidates = spin_candidates()
+    hits: dict[str, dict[str, list[bool]]] = {c.name: {} for c in candidates}
+    draws: list[tuple[int, str, Document]] = []
+    for index, (label, document) in enumerate(texts):
+        pool = sorted(
+            {w for other, doc in texts if other != label for w in doc.text.split() if w.isalpha()}
+        )
+        for trial in range(TRIALS):
+            rng = random.Random(SEED + 1000 * index + trial)
+            for level, spun in spun_variants(document, pool, rng).items():
+                draws.append((index, level, spun))
+    false_own: dict[str, int] = {}
+    false_family: dict[str, int] = {}
+    highest: dict[str, float] = {}
+    for candidate in candidates:
+        signed = [candidate.sign(doc.text) for _, doc in texts]
+        index = candidate.index()
+        for i, signature in enumerate(signed):
+            index.add(i, signature)
+        for source, level, spun in draws:
+            found, _ = nearest(candidate, index, candidate.sign(spun.text), -1)
+            hits[candidate.name].setdefault(level, []).append(found == source)
+        false_own[candidate.name] = sum(
+            nearest(candidate, index, sig, i)[0] >= 0 for i, sig in enumerate(signed)
+        )
+        fam = [candidate.sign(text) for text in family]
+        fam_index = candidate.index()
+        for i, signature in enumerate(fam):
+            fam_index.add(i, signature)
+        false_family[candidate.name] = sum(
+            nearest(candidate, fam_index, sig, i)[0] >= 0 for i, sig in enumerate(fam)
+        )
+        highest[candidate.name] = max(
+            candidate.sim(a, b) for i, a in enumerate(fam) for b in fam[i + 1 :]
+        )
+    levels = list(next(iter(hits.values())))
+    print("## Spinning: the signature candidates side by side (issue 11)\n")
+    print(
+        f"{len(texts)} originals, {TRIALS} draws per original and variant, the same draws for"
+        f" every candidate; {len(family)} articles of one template family (the seeds and the"
+        f" development split's same-template rows) for the false near-duplicates.\n"
+    )
+    print(
+        "| candidate | " + " | ".join(levels) + " | false, originals | false, one family "
+        "| highest estimate in the family |"
+    )
+    print("| --- " * (len(levels) + 4) + "|")
+    for candidate in candidates:
+        cells = [
+            f"{sum(got)}/{len(got)} = {sum(got) / len(got):.3f}"
+            for got in hits[candidate.name].values()
+        ]
+        pairs = len(family)
+        print(
+            f"| {candidate.name} | " + " | ".join(cells) + f" | {false_own[candidate.name]}/"
+            f"{len(texts)} | {false_family[candidate.name]}/{pairs} |"
+            f" {highest[candidate.name]:.2f} |"
+        )
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--eval", type=Path, default=EVAL / "articles_dev.jsonl")
     parser.add_argument("--aeb", type=Path, default=AEB, help="AEB data folder")
     parser.add_argument("--templates-only", action="store_true", help="skip the spinning part")
+    parser.add_argument(
+        "--spinning-only", action="store_true", help="only the spinning parts (2 and 2b)"
+    )
     args = parser.parse_args()
+    if args.spinning_only:
+        report_spinning()
+        report_spin_candidates(args.eval)
+        return
     deduper = Deduper(load_families([REPO / "seeds"]))
     report_templates(analyse_rows(args.eval, deduper))
     report_cross_validated(args.eval, args.aeb)
     if args.templates_only:
         return
     report_spinning()
+    report_spin_candidates(args.eval)
 
 
 if __name__ == "__main__":

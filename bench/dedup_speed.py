@@ -50,10 +50,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from dedup_index_legacy import LSHIndex as LegacyIndex
+from dedup_index_legacy import MinHasher as LegacyHasher
 
-from pipeline.dedup.engine import BANDS, NEAR_THRESHOLD, NUM_PERM, SHINGLE, Deduper
+from pipeline.dedup.engine import BANDS, NEAR_THRESHOLD, NUM_PERM, SHINGLE, SKIP, Deduper
 from pipeline.dedup.lsh import MERGE_AT, LSHIndex
 from pipeline.dedup.minhash import MinHasher
+from pipeline.dedup.tokens import token_ids
 
 SEED = 20261122
 VOCABULARY = 50_000
@@ -65,13 +68,14 @@ SPIN = 0.20
 FRESH_CHUNK = 1_000_000  # never indexed
 PENDING_CHUNK = 1_000_001
 DATASKETCH_THRESHOLD = 0.15  # datasketch's optimiser picks (32 bands, 2 rows) for this
+LEGACY_PERM, LEGACY_BANDS, LEGACY_THRESHOLD = 64, 32, 0.3  # the index before issue 11 part 3
 DATASKETCH_MAX_SECONDS = 600.0
 DATASKETCH_MAX_BYTES = 16 * 1024**3
 BRUTE_MAX = 100_000
 LOAD_MAX = 100_000
 REPO = Path(__file__).resolve().parents[1]
 
-U32 = npt.NDArray[np.uint32]
+U32 = npt.NDArray[Any]  # a signature matrix: uint16 (ours) or uint32 (today's)
 Result = dict[str, Any]
 
 
@@ -96,6 +100,7 @@ def make_vocabulary() -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64]]
 
 
 VOCAB, CDF = make_vocabulary()
+VOCAB_IDS = token_ids(list(VOCAB))  # each word's token id, as the hashers compute it
 
 
 def draw(rng: np.random.Generator, count: int) -> npt.NDArray[np.int64]:
@@ -113,9 +118,21 @@ def text(ids: npt.NDArray[np.int64]) -> str:
     return " ".join(VOCAB[ids])
 
 
-def sign_chunk(chunk: int, count: int = CHUNK) -> U32:
-    hasher = MinHasher(NUM_PERM, SHINGLE)
-    return np.stack([hasher.sign(text(ids)) for ids in chunk_tokens(chunk, count)])
+def sign_chunk(chunk: int, count: int = CHUNK) -> tuple[U32, U32]:
+    """The chunk signed by ours and by today's hasher. The corpus is signed from its token ids
+    (``shingles_of``), which gives the same signatures as signing its text (checked on the
+    first documents) without tokenising 300 million words again; the signing rate is measured on
+    text."""
+    hasher, legacy = MinHasher(NUM_PERM, SHINGLE, skip=SKIP), LegacyHasher(LEGACY_PERM, 2)
+    words = chunk_tokens(chunk, count)
+    docs = [VOCAB_IDS[ids] for ids in words]
+    ours = np.stack([hasher.sign_shingles(hasher.shingles_of(d)) for d in docs])
+    today = np.stack([legacy.sign_shingles(legacy.shingles_of(d)) for d in docs])
+    for ids, a, b in list(zip(words[:3], ours, today, strict=False)):
+        assert np.array_equal(hasher.sign(text(ids)), a) and np.array_equal(
+            legacy.sign(text(ids)), b
+        )
+    return ours, today
 
 
 def spun(ids: npt.NDArray[np.int64], rng: np.random.Generator) -> npt.NDArray[np.int64]:
@@ -202,13 +219,17 @@ def run_queries(
 
 
 def verify(
-    sigs: U32, rows: npt.NDArray[np.int64], signature: U32, limit: int = 5
+    sigs: U32,
+    rows: npt.NDArray[np.int64],
+    signature: U32,
+    limit: int = 5,
+    threshold: float = LEGACY_THRESHOLD,
 ) -> list[tuple[int, float]]:
     """Candidates' estimated similarity, filtered at the threshold, best first."""
     if not len(rows):
         return []
     sims = (sigs[rows] == signature).mean(axis=1)
-    keep = np.flatnonzero(sims >= NEAR_THRESHOLD)
+    keep = np.flatnonzero(sims >= threshold)
     order = keep[np.lexsort((rows[keep], -sims[keep]))][:limit]
     return [(int(rows[i]), float(sims[i])) for i in order]
 
@@ -216,20 +237,24 @@ def verify(
 # --- the engines ----------------------------------------------------------------------------------
 
 
-def bench_ours(sigs: U32, near: U32, sources: Any, fresh: U32, pending: U32) -> Result:
+def bench_ours(
+    sigs: U32, near: U32, sources: Any, fresh: U32, pending: U32, legacy: bool = False
+) -> Result:
+    """Ours (``legacy=False``) or today's index, on signatures by the matching hasher."""
     n = len(sigs)
     before = rss()
     started = time.perf_counter()
-    index = LSHIndex(NUM_PERM, BANDS)
+    index: Any = LegacyIndex(LEGACY_PERM, LEGACY_BANDS) if legacy else LSHIndex(NUM_PERM, BANDS)
+    threshold = LEGACY_THRESHOLD if legacy else NEAR_THRESHOLD
     index.add_many(np.arange(n, dtype=np.int64), sigs)
     build = time.perf_counter() - started
     grown = rss() - before
-    result = run_queries(lambda _, s: index.query(s, NEAR_THRESHOLD, limit=5), near, sources, fresh)
+    result = run_queries(lambda _, s: index.query(s, threshold, limit=5), near, sources, fresh)
     result.update(build_s=build, nbytes=index.nbytes / n, rss_per_doc=grown / n)
     for k, signature in enumerate(pending[: MERGE_AT - 1]):
         index.add(n + k, signature)
     with_pending = run_queries(
-        lambda _, s: index.query(s, NEAR_THRESHOLD, limit=5), near, sources, fresh
+        lambda _, s: index.query(s, threshold, limit=5), near, sources, fresh
     )
     result.update(pending_p50_us=with_pending["p50_us"], pending_p99_us=with_pending["p99_us"])
     return result
@@ -244,8 +269,8 @@ def bench_datasketch(sigs: U32, near: U32, sources: Any, fresh: U32) -> Result:
     n = len(sigs)
     before = rss()
     started = time.perf_counter()
-    lsh = MinHashLSH(threshold=DATASKETCH_THRESHOLD, num_perm=NUM_PERM)
-    assert (lsh.b, lsh.r) == (BANDS, NUM_PERM // BANDS), (lsh.b, lsh.r)
+    lsh = MinHashLSH(threshold=DATASKETCH_THRESHOLD, num_perm=LEGACY_PERM)
+    assert (lsh.b, lsh.r) == (LEGACY_BANDS, LEGACY_PERM // LEGACY_BANDS), (lsh.b, lsh.r)
     with lsh.insertion_session(buffer_size=50_000) as session:
         for i in range(n):
             session.insert(i, lean(sigs[i]), check_duplication=False)
@@ -269,7 +294,7 @@ def bench_brute(sigs: U32, near: U32, sources: Any, fresh: U32) -> Result:
     def query(_: int, signature: U32) -> list[tuple[int, float]]:
         matches = np.count_nonzero(sigs == signature, axis=1)
         rows = every[matches >= NEAR_THRESHOLD * NUM_PERM]
-        return verify(sigs, rows, signature)
+        return verify(sigs, rows, signature, threshold=NEAR_THRESHOLD)
 
     result = run_queries(query, near, sources, fresh)
     result.update(build_s=0.0, nbytes=sigs.nbytes / len(sigs), rss_per_doc=sigs.nbytes / len(sigs))
@@ -287,39 +312,48 @@ def bench_load(sigs: U32) -> Result:
 # --- the run ----------------------------------------------------------------------------------------
 
 
-def signing(workers: int, total: int) -> tuple[Result, U32]:
-    log("signing rate, one process")
+def signing(workers: int, total: int) -> tuple[Result, tuple[U32, U32]]:
+    log("signing rate, one process, ours and today's alternated")
     docs = [text(ids) for ids in chunk_tokens(FRESH_CHUNK + 7)]
-    hasher = MinHasher(NUM_PERM, SHINGLE)
-    started = time.process_time()
-    for doc in docs:
-        hasher.sign(doc)
-    per_core = len(docs) / (time.process_time() - started)
     seeds = [p.read_text(encoding="utf-8") for p in sorted((REPO / "seeds").glob("*.txt"))]
+    hashers: dict[str, Any] = {
+        "ours": MinHasher(NUM_PERM, SHINGLE, skip=SKIP),
+        "today": LegacyHasher(LEGACY_PERM, 2),
+    }
+    spent = {name: [0.0, 0.0] for name in hashers}  # synthetic, seeds (CPU seconds)
+    rounds = 40
+    for part in range(10):
+        for name, hasher in hashers.items():
+            started = time.process_time()
+            for doc in docs[part * 1000 : (part + 1) * 1000]:
+                hasher.sign(doc)
+            spent[name][0] += time.process_time() - started
+            started = time.process_time()
+            for _ in range(rounds):
+                for seed in seeds:
+                    hasher.sign(seed)
+            spent[name][1] += time.process_time() - started
     seed_words = statistics.fmean(len(s.split()) for s in seeds)
-    rounds = 400
-    started = time.process_time()
-    for _ in range(rounds):
-        for seed in seeds:
-            hasher.sign(seed)
-    seeds_rate = rounds * len(seeds) / (time.process_time() - started)
-    log(f"generating and signing {total:,} documents on {workers} processes")
+    log(f"generating and signing {total:,} documents on {workers} processes (both hashers)")
     chunks = range((total + CHUNK - 1) // CHUNK)
     started = time.perf_counter()
     with mp.get_context("fork").Pool(workers) as pool:
         parts = pool.map(sign_chunk, chunks, chunksize=1)
     wall = time.perf_counter() - started
-    sigs = np.concatenate(parts)[:total]
+    ours = np.concatenate([p[0] for p in parts])[:total]
+    today = np.concatenate([p[1] for p in parts])[:total]
     words = statistics.fmean(len(d.split()) for d in docs)
     return {
-        "per_core": per_core,
+        "per_core": len(docs) / spent["ours"][0],
+        "per_core_today": len(docs) / spent["today"][0],
         "words": words,
-        "seeds_rate": seeds_rate,
+        "seeds_rate": 10 * rounds * len(seeds) / spent["ours"][1],
+        "seeds_rate_today": 10 * rounds * len(seeds) / spent["today"][1],
         "seed_words": seed_words,
         "parallel": total / wall,
         "parallel_wall_s": wall,
         "workers": workers,
-    }, sigs
+    }, (ours, today)
 
 
 def load_average() -> str:
@@ -343,32 +377,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--no-datasketch", action="store_true")
+    parser.add_argument("--datasketch", action="store_true", help="also datasketch (slow, 10 GB)")
     args = parser.parse_args()
     sizes = sorted(args.sizes)
     started = load_average()
-    sign, sigs = signing(args.workers, sizes[-1])
+    sign, (sigs, legacy_sigs) = signing(args.workers, sizes[-1])
     rng = np.random.default_rng([SEED, 99])
     sources = np.sort(rng.choice(CHUNK, QUERIES, replace=False)).astype(np.int64)
     first = chunk_tokens(0)
-    hasher = MinHasher(NUM_PERM, SHINGLE)
-    near = np.stack([hasher.sign(text(spun(first[i], rng))) for i in sources])
-    fresh = sign_chunk(FRESH_CHUNK, QUERIES)
-    pending = sign_chunk(PENDING_CHUNK, MERGE_AT)
+    hasher, legacy = MinHasher(NUM_PERM, SHINGLE, skip=SKIP), LegacyHasher(LEGACY_PERM, 2)
+    spun_texts = [text(spun(first[i], rng)) for i in sources]
+    near = np.stack([hasher.sign(t) for t in spun_texts])
+    legacy_near = np.stack([legacy.sign(t) for t in spun_texts])
+    fresh, legacy_fresh = sign_chunk(FRESH_CHUNK, QUERIES)
+    pending, legacy_pending = sign_chunk(PENDING_CHUNK, MERGE_AT)
     rows: list[tuple[int, str, Result]] = []
     loads: dict[int, float] = {}
     skipped: list[str] = []
     per_doc_ds: tuple[float, float] | None = None  # seconds and bytes per document, measured
     for n in sizes:
-        corpus = sigs[:n]
-        log(f"{n:,}: ours")
-        rows.append(
-            (n, "ours", in_child(partial(bench_ours, corpus, near, sources, fresh, pending), 1800))
-        )
+        for engine in ("today", "ours", "today", "ours"):  # alternated, each run twice
+            log(f"{n:,}: {engine}")
+            got = in_child(
+                partial(
+                    bench_ours,
+                    (legacy_sigs if engine == "today" else sigs)[:n],
+                    legacy_near if engine == "today" else near,
+                    sources,
+                    legacy_fresh if engine == "today" else fresh,
+                    legacy_pending if engine == "today" else pending,
+                    engine == "today",
+                ),
+                1800,
+            )
+            rows.append((n, engine, got))
         if n <= LOAD_MAX:
             log(f"{n:,}: Deduper.load")
-            loads[n] = in_child(partial(bench_load, corpus), 1800).get("load_s", float("nan"))
-        if not args.no_datasketch:
+            loads[n] = in_child(partial(bench_load, sigs[:n]), 1800).get("load_s", float("nan"))
+        if args.datasketch:
             if per_doc_ds and (
                 per_doc_ds[0] * n > DATASKETCH_MAX_SECONDS
                 or per_doc_ds[1] * n > DATASKETCH_MAX_BYTES
@@ -379,8 +425,11 @@ def main() -> None:
                 )
             else:
                 log(f"{n:,}: datasketch")
-                got = in_child(partial(bench_datasketch, corpus, near, sources, fresh), 1200)
-                rows.append((n, "datasketch", got))
+                got = in_child(
+                    partial(bench_datasketch, legacy_sigs[:n], legacy_near, sources, legacy_fresh),
+                    1200,
+                )
+                rows.append((n, "datasketch (today's signatures)", got))
                 if "error" not in got:
                     per_doc_ds = (got["build_s"] / n, got["rss_per_doc"])
                 else:
@@ -391,7 +440,7 @@ def main() -> None:
                 (
                     n,
                     "brute force",
-                    in_child(partial(bench_brute, corpus, near, sources, fresh), 1800),
+                    in_child(partial(bench_brute, sigs[:n], near, sources, fresh), 1800),
                 )
             )
     report(sign, rows, loads, skipped, started)
@@ -426,16 +475,20 @@ def report(
     print(
         f"Load average (1, 5, 15 min) at the start: {load_at_start}; at the end: {load_average()}.\n"
     )
-    print("| signing | figure |\n| --- | --- |")
+    print("| signing | ours | today's | ours ÷ today's |\n| --- | --- | --- | --- |")
     print(
-        f"| one core, synthetic documents of {sign['words']:.0f} words | {sign['per_core']:,.0f} docs/s |"
+        f"| one core, synthetic documents of {sign['words']:.0f} words | {sign['per_core']:,.0f}"
+        f" docs/s | {sign['per_core_today']:,.0f} docs/s"
+        f" | {ratio(sign['per_core'], sign['per_core_today'])} |"
     )
     print(
-        f"| one core, the project's seeds ({sign['seed_words']:.0f} words) | {sign['seeds_rate']:,.0f} docs/s |"
+        f"| one core, the project's seeds ({sign['seed_words']:.0f} words)"
+        f" | {sign['seeds_rate']:,.0f} docs/s | {sign['seeds_rate_today']:,.0f} docs/s"
+        f" | {ratio(sign['seeds_rate'], sign['seeds_rate_today'])} |"
     )
     print(
-        f"| {sign['workers']} processes, generating and signing the corpus | {sign['parallel']:,.0f} docs/s"
-        f" ({sign['parallel_wall_s']:.0f} s) |"
+        f"| {sign['workers']} processes, generating the corpus and signing it with both"
+        f" | {sign['parallel']:,.0f} docs/s ({sign['parallel_wall_s']:.0f} s) | | |"
     )
     print()
     print(
@@ -455,7 +508,7 @@ def report(
             f" | {r['recall']:.3f} | {r['fresh_matches']:.3f} |"
         )
     print()
-    ours = {n: r for n, e, r in rows if e == "ours" and "error" not in r}
+    ours = {n: r for n, e, r in rows if e == "ours" and "error" not in r}  # the second run
     print("Ratios (the other engine ÷ ours; above 1× means ours is faster or leaner):\n")
     print(
         "| docs | engine | build time | RSS per doc | p50 | p99 |\n| --- | --- | --- | --- | --- | --- |"

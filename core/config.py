@@ -179,7 +179,7 @@ class Seeds(_Model):
 class Dedup(_Model):
     """Dedup thresholds and what to do with exact reposts."""
 
-    near_threshold: float = Field(default=0.3, gt=0, le=1)
+    near_threshold: float = Field(default=0.15, gt=0, le=1)
     template_threshold: float = Field(default=0.5, ge=0, le=1)
     exact_duplicates: str = Field(default="store", pattern="^(store|link)$")
 

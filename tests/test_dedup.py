@@ -26,7 +26,7 @@ from core.document import Document, from_text
 from core.models import Article
 from pipeline.dedup.engine import MIN_WORDS, NEAR_THRESHOLD, Deduper, shared_passages
 from pipeline.dedup.lsh import MERGE_AT, LSHIndex
-from pipeline.dedup.minhash import MAX_HASH, MinHasher, from_bytes, similarity, to_bytes
+from pipeline.dedup.minhash import FORMAT, MAX_HASH, MinHasher, from_bytes, similarity, to_bytes
 from pipeline.dedup.seeds import SeedError, load_families
 from pipeline.dedup.template import MATCH_THRESHOLD, Family, TemplateMatcher
 from pipeline.dedup.template_model import DEFAULT_WEIGHTS_PATH, FEATURES
@@ -106,7 +106,7 @@ def test_signatures_are_identical_across_processes_and_hash_seeds() -> None:
         )
         hexes.append(done.stdout.strip())
     assert hexes[0] == hexes[1] == to_bytes(MinHasher().sign(NEWS_TEXT)).hex()
-    assert len(bytes.fromhex(hexes[0])) == 64 * 4
+    assert len(bytes.fromhex(hexes[0])) == 1 + 128 * 2  # the format byte, 128 16-bit values
 
 
 def test_identical_texts_are_similar_and_unrelated_texts_are_not() -> None:
@@ -130,10 +130,21 @@ def test_a_spun_copy_stays_above_the_near_duplicate_threshold(seed: int) -> None
 def test_signature_bytes_round_trip() -> None:
     signature = MinHasher().sign(ELDERBERRY_TEXT)
     blob = to_bytes(signature)
-    assert len(blob) == 256
+    assert len(blob) == 257 and blob[0] == FORMAT
     back = from_bytes(blob)
-    assert back.dtype == np.uint32 and np.array_equal(back, signature)
+    assert back is not None
+    assert back.dtype == np.uint16 and np.array_equal(back, signature)
     assert back.flags.writeable  # a copy, not a view of the bytes
+
+
+def test_a_signature_in_the_old_format_is_not_read_as_a_new_one() -> None:
+    # Before issue 11 a signature was 64 32-bit values with no format byte: 256 bytes, the size
+    # of 128 16-bit values. Such a blob (and any other) is refused, never misread.
+    old = np.random.default_rng(3).integers(0, 2**32, size=64, dtype=np.uint32)
+    old[0] = FORMAT  # even one starting with the format byte
+    assert from_bytes(old.astype("<u4").tobytes()) is None
+    assert from_bytes(b"") is None and from_bytes(bytes([FORMAT])) is None
+    assert from_bytes(bytes([FORMAT + 1]) + b"\0" * 256) is None
 
 
 def test_empty_text_has_an_empty_signature() -> None:
@@ -151,6 +162,8 @@ def test_empty_text_has_an_empty_signature() -> None:
         ({"num_perm": 2048}, "num_perm"),
         ({"shingle": 0}, "shingle"),
         ({"shingle": 9}, "shingle"),
+        ({"num_perm": 100}, "num_perm"),
+        ({"skip": 5}, "skip"),
     ],
 )
 def test_minhasher_validates_its_parameters(kwargs: dict[str, int], message: str) -> None:
@@ -158,54 +171,75 @@ def test_minhasher_validates_its_parameters(kwargs: dict[str, int], message: str
         MinHasher(**kwargs)
 
 
+def test_short_texts_get_a_full_signature_that_still_compares() -> None:
+    # Ten words give 24 word pairs for 128 bins: most bins are empty and borrow a neighbour's value.
+    hasher = MinHasher()
+    text = "elderberry syrup is simmered with honey and ginger for cold evenings"
+    signature = hasher.sign(text)
+    assert len(signature) == 128 and len(np.unique(signature)) > 64  # borrowed values differ
+    assert similarity(signature, hasher.sign(text)) == 1.0
+    other = hasher.sign("the council approved cycle lanes on harbour road after a long debate")
+    assert similarity(signature, other) < 0.1
+
+
+def test_word_pairs_survive_spinning_better_than_they_match_other_articles() -> None:
+    # Pairs up to three words apart: a copy with 40% of its words changed keeps more in common
+    # with its original than two different articles on the same topic do.
+    hasher = MinHasher()
+    original = hasher.sign(ELDERBERRY_TEXT)
+    spun = [similarity(original, hasher.sign(spin(ELDERBERRY_TEXT, 0.40, s))) for s in range(5)]
+    assert min(spun) >= NEAR_THRESHOLD
+    assert similarity(original, hasher.sign(VENDOR_TEXT)) < NEAR_THRESHOLD / 2
+
+
 # --- the LSH index ---------------------------------------------------------------------------
 
 
 def random_signatures(n: int, seed: int = 5) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, 2**32, size=(n, 64), dtype=np.uint32)
+    return np.random.default_rng(seed).integers(0, 2**16, size=(n, 128), dtype=np.uint16)
 
 
 def variant(signature: np.ndarray, keep: int) -> np.ndarray:
     """The first ``keep`` values kept (whole bands), the rest changed."""
     out = signature.copy()
-    out[keep:] ^= np.uint32(0x5BD1E995)
+    out[keep:] ^= np.uint16(0x5BD1)
     return out
 
 
 def test_lsh_finds_the_right_item_among_many() -> None:
     sigs = random_signatures(5000)
-    index = LSHIndex(64, 32)
+    index = LSHIndex(128, 64)
     index.add_many(np.arange(1000, 6000, dtype=np.int64), sigs)
     assert len(index) == 5000
     for row in (0, 1234, 4999):
         found = index.query(variant(sigs[row], 40), 0.3)
-        assert found == [(1000 + row, 40 / 64)]
-    assert index.query(random_signatures(1, seed=99)[0], 0.3) == []
-    assert index.nbytes >= 5000 * (64 * 4 + 8 + 32 * 8)
+        assert found == [(1000 + row, 40 / 128)]
+    assert index.query(random_signatures(1, seed=99)[0], 0.15) == []
+    assert index.nbytes == 5000 * (128 * 2 + 8 + 64 * (4 + 4))  # under 1 KB a document
 
 
 def test_lsh_respects_the_threshold_and_orders_best_first() -> None:
     sigs = random_signatures(3)
-    index = LSHIndex(64, 32)
+    index = LSHIndex(128, 64)
     probe = sigs[0]
     index.add_many(
         np.array([1, 2, 3], dtype=np.int64),
-        np.stack([variant(probe, 26), variant(probe, 50), variant(probe, 64)]),
+        np.stack([variant(probe, 52), variant(probe, 100), variant(probe, 128)]),
     )
     assert [i for i, _ in index.query(probe, 0.3)] == [3, 2, 1]
-    assert index.query(probe, 0.5) == [(3, 1.0), (2, 50 / 64)]
+    assert index.query(probe, 0.5) == [(3, 1.0), (2, 100 / 128)]
     assert index.query(probe, 0.3, limit=1) == [(3, 1.0)]
     assert index.query(probe, 1.0) == [(3, 1.0)]
 
 
 def test_lsh_pending_buffer_is_searched_and_merged() -> None:
-    pending, merged = 64 * 4 + 8, 64 * 4 + 8 + 32 * (8 + 4)  # bytes: + a band key and row per band
+    pending, merged = 128 * 2 + 8, 128 * 2 + 8 + 64 * (4 + 4)  # + a band key and row per band
     sigs = random_signatures(MERGE_AT + 10)
-    index = LSHIndex(64, 32)
+    index = LSHIndex(128, 64)
     index.add(7, sigs[0])
     assert len(index) == 1 and index.nbytes == pending  # buffered, not yet in the band arrays
     assert index.query(sigs[0], 0.5) == [(7, 1.0)]
-    assert index.query(variant(sigs[0], 30), 0.5) == []
+    assert index.query(variant(sigs[0], 60), 0.5) == []
     index.merge()
     assert index.nbytes == merged
     assert index.query(sigs[0], 0.5) == [(7, 1.0)]
@@ -214,7 +248,7 @@ def test_lsh_pending_buffer_is_searched_and_merged() -> None:
     for n in range(1, MERGE_AT):
         index.add(100 + n, sigs[n])
     assert index.nbytes == merged + (MERGE_AT - 1) * pending
-    assert index.query(variant(sigs[MERGE_AT - 1], 40), 0.3) == [(99 + MERGE_AT, 40 / 64)]
+    assert index.query(variant(sigs[MERGE_AT - 1], 40), 0.3) == [(99 + MERGE_AT, 40 / 128)]
     index.add(100 + MERGE_AT, sigs[MERGE_AT])  # the buffer merges itself when it fills up
     assert len(index) == MERGE_AT + 1 and index.nbytes == (MERGE_AT + 1) * merged
     assert index.query(sigs[MERGE_AT], 0.9) == [(100 + MERGE_AT, 1.0)]
@@ -223,7 +257,7 @@ def test_lsh_pending_buffer_is_searched_and_merged() -> None:
 
 def test_lsh_add_many_after_pending_entries() -> None:
     sigs = random_signatures(300)
-    index = LSHIndex(64, 32)
+    index = LSHIndex(128, 64)
     index.add(1, sigs[0])
     index.add_many(np.arange(2, 201, dtype=np.int64), sigs[1:200])
     index.add(300, sigs[200])
@@ -480,7 +514,7 @@ def test_a_short_document_is_not_compared(deduper: Deduper) -> None:
     assert len(tokens(text)) < MIN_WORDS
     result = deduper.analyze(from_text(text))
     assert result.near.of is None and result.near.reason == "too short to compare"
-    assert len(result.signature) == 64
+    assert len(result.signature) == 128
 
 
 def test_deduper_validates_its_threshold() -> None:
@@ -623,7 +657,11 @@ def test_a_repost_under_another_url_is_linked_to_the_first_copy(engine: Engine, 
     )
     assert original.duplicate_of is None
     assert repost.text_sha256 == original.text_sha256 and repost.text  # stored in full by default
-    assert repost.minhash is not None and from_bytes(repost.minhash).shape == (64,)
+    assert (
+        repost.minhash is not None
+        and from_bytes(repost.minhash) is not None
+        and len(repost.minhash) == 257
+    )
     # Storing the repost again still points at the first copy.
     with sessions() as session:
         again = store_batch(session, [item("b.example", "cycle-lanes-repost", repost_text)], ids)
@@ -720,7 +758,7 @@ def test_crawl_matches_the_template_and_links_a_repost(
     assert copied.dedup_evidence and copied.dedup_evidence["passages"]
     assert elder.duplicate_of is None
     for name, article in found.items():
-        assert article.minhash is not None and len(article.minhash) == 256, name
+        assert article.minhash is not None and len(article.minhash) == 257, name
 
     # `claimwatch analyze --json` on a seed file, and on the template article as HTML.
     seed = SEED_FILES[0]

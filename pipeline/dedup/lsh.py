@@ -1,10 +1,12 @@
 """A compact LSH index over MinHash signatures: banded, numpy-backed, verified.
 
-Each signature is cut into ``bands`` bands of ``rows`` values; each band is hashed to 32 bits. For each
-band the index keeps the keys sorted next to the integer ids that own them, so a query is one binary
-search per band, then a vectorised verification of the candidates' full signatures. New entries go to
-an append buffer that is scanned directly and merged into the sorted arrays when it grows.
-Memory per entry: the signature (4 bytes a value) plus 8 bytes per band.
+Each signature is cut into ``bands`` bands of ``rows`` values; each band is hashed to a 32-bit key
+whose top bits are the band number (6 bits for 64 bands, leaving 26 bits of hash). All keys are kept
+in one sorted array next to the rows that own them, so a query is one vectorised binary search, then
+a vectorised verification of the candidates' full signatures. New entries go to an append buffer
+that is scanned directly and merged into the sorted arrays when it grows.
+Memory per entry: the signature (2 bytes a value), its 8-byte id, and 8 bytes per band (the 4-byte
+key and its 4-byte row).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.dedup.minhash import Signature
+
+Signatures = npt.NDArray[np.uint16]
 
 MERGE_AT = 4096
 BUCKET_CAP = 2000
@@ -26,27 +30,30 @@ class LSHIndex:
         self.num_perm = num_perm
         self.bands = bands
         self.rows = num_perm // bands
-        self._sigs = np.empty((0, num_perm), dtype=np.uint32)
+        self._band_bits = np.uint32(max(1, (bands - 1).bit_length()))
+        self._key_shift = np.uint64(64 - (32 - int(self._band_bits)))
+        self._sigs = np.empty((0, num_perm), dtype=np.uint16)
         self._ids = np.empty(0, dtype=np.int64)
-        # All bands' keys in one sorted array, the band number in the high 32 bits, so one
+        # All bands' keys in one sorted array, the band number in the high bits, so one
         # vectorised binary search finds every band's bucket at once.
-        self._keys = np.empty(0, dtype=np.uint64)
+        self._keys = np.empty(0, dtype=np.uint32)
         self._order = np.empty(0, dtype=np.int32)  # row of each sorted key
-        self._band_base = np.arange(bands, dtype=np.uint64) << np.uint64(32)
+        self._band_base = np.arange(bands, dtype=np.uint32) << np.uint32(32 - int(self._band_bits))
         self._pending_ids: list[int] = []  # appended here, scanned as one array, merged in bulk
-        self._pending_sigs = np.empty((MERGE_AT, num_perm), dtype=np.uint32)
+        self._pending_sigs = np.empty((MERGE_AT, num_perm), dtype=np.uint16)
 
     def __len__(self) -> int:
         return len(self._ids) + len(self._pending_ids)
 
-    def band_keys(self, sigs: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
-        """(n, num_perm) -> (bands, n) band hashes."""
+    def band_keys(self, sigs: Signatures) -> npt.NDArray[np.uint32]:
+        """(n, num_perm) -> (bands, n) keys: the band number in the high bits, then its hash."""
         shaped = sigs.reshape(len(sigs), self.bands, self.rows).astype(np.uint64)
         acc = np.zeros((len(sigs), self.bands), dtype=np.uint64)
         with np.errstate(over="ignore"):
             for r in range(self.rows):
                 acc = (acc ^ shaped[:, :, r]) * _MULT
-        return (acc >> np.uint64(32)).astype(np.uint32).T
+        hashed = (acc >> self._key_shift).astype(np.uint32)
+        return (hashed | self._band_base).T
 
     def add(self, item_id: int, signature: Signature) -> None:
         self._pending_sigs[len(self._pending_ids)] = signature
@@ -54,9 +61,9 @@ class LSHIndex:
         if len(self._pending_ids) >= MERGE_AT:
             self.merge()
 
-    def add_many(self, ids: npt.NDArray[np.int64], sigs: npt.NDArray[np.uint32]) -> None:
+    def add_many(self, ids: npt.NDArray[np.int64], sigs: Signatures) -> None:
         self.merge()
-        self._append(np.asarray(ids, dtype=np.int64), np.asarray(sigs, dtype=np.uint32))
+        self._append(np.asarray(ids, dtype=np.int64), np.asarray(sigs, dtype=np.uint16))
 
     def merge(self) -> None:
         if not self._pending_ids:
@@ -66,13 +73,13 @@ class LSHIndex:
         self._pending_ids = []
         self._append(ids, sigs)
 
-    def _append(self, ids: npt.NDArray[np.int64], sigs: npt.NDArray[np.uint32]) -> None:
+    def _append(self, ids: npt.NDArray[np.int64], sigs: Signatures) -> None:
         if not len(ids):
             return
         base = len(self._ids)
         self._sigs = np.concatenate([self._sigs, sigs])
         self._ids = np.concatenate([self._ids, ids])
-        new_keys = (self.band_keys(sigs).astype(np.uint64) | self._band_base[:, None]).ravel()
+        new_keys = self.band_keys(sigs).ravel()
         new_rows = np.broadcast_to(
             np.arange(base, base + len(ids), dtype=np.int32), (self.bands, len(ids))
         ).ravel()
@@ -86,7 +93,7 @@ class LSHIndex:
         self, signature: Signature, threshold: float, limit: int = 5
     ) -> list[tuple[int, float]]:
         """Ids whose estimated Jaccard similarity is at least ``threshold``, best first."""
-        probe = self.band_keys(signature.reshape(1, -1))[:, 0].astype(np.uint64) | self._band_base
+        probe = self.band_keys(signature.reshape(1, -1))[:, 0]
         los = np.searchsorted(self._keys, probe, side="left")
         his = np.searchsorted(self._keys, probe, side="right")
         sizes = his - los
@@ -119,7 +126,7 @@ class LSHIndex:
 
     @property
     def nbytes(self) -> int:
-        pending = len(self._pending_ids) * (self.num_perm * 4 + 8)
+        pending = len(self._pending_ids) * (self.num_perm * 2 + 8)
         return (
             self._sigs.nbytes + self._ids.nbytes + self._keys.nbytes + self._order.nbytes + pending
         )

@@ -10,7 +10,8 @@ crawl, another machine's worker) are added to the index too, every ``REFRESH_S``
 
 Stats: ``dedup/template_match``, ``dedup/template_match/<family>``, ``dedup/near_seed``,
 ``dedup/near_article``, ``dedup/unique``, ``dedup/indexed`` (signatures loaded at start),
-``dedup/refreshed`` (signatures other processes stored, added while crawling),
+``dedup/refreshed`` (signatures other processes stored, added while crawling), ``dedup/resigned``
+(stored signatures in an older format, signed again from the stored text at start),
 ``dedup/refresh_error``.
 Settings read: ``CLAIMWATCH_SEED_FOLDERS``, ``CLAIMWATCH_NEAR_THRESHOLD``,
 ``CLAIMWATCH_TEMPLATE_THRESHOLD``, and ``CLAIMWATCH_DB_URL`` (absent: the seeds only, no stored
@@ -34,7 +35,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from core.db import engine_for
 from core.models import Article, utcnow
 from pipeline.dedup.engine import Deduper, DedupResult
-from pipeline.dedup.minhash import Signature, from_bytes
+from pipeline.dedup.minhash import Signature
+from pipeline.dedup.resign import current, resign
 from pipeline.dedup.seeds import load_families
 from pipeline.settings import required
 
@@ -67,11 +69,20 @@ def build_deduper(
     )
 
 
-def load_index(deduper: Deduper, engine: Engine) -> int:
-    """Add every stored article's signature to the deduper's index."""
+def load_stored(deduper: Deduper, engine: Engine) -> tuple[int, int]:
+    """Add every stored article's signature to the deduper's index, signing again (and storing)
+    those in an older format (:mod:`pipeline.dedup.resign`); returns (indexed, re-signed)."""
+    stale: list[tuple[int, bytes]] = []
     with engine.connect() as conn:
         rows = conn.execute(select(Article.id, Article.minhash).where(Article.minhash.is_not(None)))
-        return deduper.load((row_id, from_bytes(blob)) for row_id, blob in rows if blob)
+        indexed = deduper.load(current(rows, stale))
+    resigned = resign(engine, deduper.hasher, stale)
+    return indexed + deduper.load(resigned), len(resigned)
+
+
+def load_index(deduper: Deduper, engine: Engine) -> int:
+    """:func:`load_stored`'s count of signatures indexed."""
+    return load_stored(deduper, engine)[0]
 
 
 logger = logging.getLogger(__name__)
@@ -130,13 +141,15 @@ class IndexRefresher:
                 .order_by(Article.id)
             ).all()
         mine = {url for url, _ in self.deduper.local.values()} if rows else set()
-        fresh = []
+        fresh: list[tuple[int, bytes | None]] = []
         for row_id, url, changed, blob in rows:
             if self.seen.get(row_id) == changed or url in mine or not blob:
                 continue
             self.seen[row_id] = changed
-            fresh.append((row_id, from_bytes(blob)))
-        added = self.deduper.load(fresh)
+            fresh.append((row_id, blob))
+        stale: list[tuple[int, bytes]] = []  # stored by a process still on the old format
+        added = self.deduper.load(list(current(fresh, stale)))
+        added += self.deduper.load(resign(self.engine, self.deduper.hasher, stale))
         self.since = started - self.lag
         self.seen = {k: v for k, v in self.seen.items() if _aware(v) >= _aware(self.since)}
         self.due = time.monotonic() + self.every_s
@@ -183,8 +196,11 @@ class DedupPipeline:
     def open_spider(self, spider: Any = None) -> None:
         if self.engine is not None:
             self.refresher = IndexRefresher(self.deduper, self.engine)  # before the full load
-        indexed = load_index(self.deduper, self.engine) if self.engine is not None else 0
+        indexed, resigned = (
+            load_stored(self.deduper, self.engine) if self.engine is not None else (0, 0)
+        )
         self.stats.set_value("dedup/indexed", indexed)
+        self.stats.set_value("dedup/resigned", resigned)
 
     def close_spider(self, spider: Any = None) -> None:
         self.executor.shutdown(wait=True)

@@ -24,9 +24,13 @@ STOPWORDS = frozenset(
 
 
 def tokens(text: str) -> list[str]:
-    return [m.group().replace("’", "'") for m in _WORD.finditer(text.casefold())][:MAX_TOKENS]
+    folded = text.casefold()
+    if "’" in folded:
+        folded = folded.replace("’", "'")
+    words: list[str] = _WORD.findall(folded)
+    return words[:MAX_TOKENS]
 
 
 def token_ids(words: list[str]) -> npt.NDArray[np.uint64]:
     """Stable 32-bit ids (CRC-32), independent of PYTHONHASHSEED."""
-    return np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words))
+    return np.fromiter(map(zlib.crc32, map(str.encode, words)), dtype=np.uint64, count=len(words))
