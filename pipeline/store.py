@@ -13,7 +13,9 @@ then fails (:func:`pipeline.runs.source_status`) and ``claimwatch crawl`` exits 
 
 Each fetched page of a batch is first archived to WARC (:mod:`pipeline.warc`, on the same writer
 thread, made durable before the batch's transaction refers to it); a batch that is tried again
-reuses those records. A WARC write that fails is counted (``warc/error``) and the batch is stored
+reuses those records. A page whose worker process built its :class:`~pipeline.items.Capture`
+(hash, compressed HTML, WARC records) has those bytes stored as they are; the others' are built
+here, the same way. A WARC write that fails is counted (``warc/error``) and the batch is stored
 without its records.
 
 Stats: ``store/inserted``, ``store/updated``, ``store/unchanged``, ``store/not_modified``,
@@ -76,6 +78,7 @@ def _insert(session: Session) -> Any:
 def _row(item: PageItem, source_id: int | None, run_id: int | None) -> dict[str, Any]:
     doc = item.document
     assert doc is not None and doc.canonical_url is not None
+    kept = item.capture  # computed by a worker process, else here
     return {
         "canonical_url": doc.canonical_url,
         "url": item.url,
@@ -91,9 +94,9 @@ def _row(item: PageItem, source_id: int | None, run_id: int | None) -> dict[str,
         "sitemap_lastmod": item.sitemap_lastmod,
         "content_type": item.content_type,
         "encoding": item.encoding,
-        "raw_sha256": hashlib.sha256(item.body).hexdigest(),
+        "raw_sha256": kept.raw_sha256 if kept else hashlib.sha256(item.body).hexdigest(),
         "text_sha256": doc.text_sha256,
-        "raw_html_gz": compress_html(item.body),
+        "raw_html_gz": kept.raw_html if kept else compress_html(item.body),
         "title": doc.title,
         "author": doc.author,
         "published": doc.date,
