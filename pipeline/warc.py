@@ -111,9 +111,10 @@ def _warc_date(when: datetime) -> str:
 
 
 class _Members:
-    """Serialises warcio records, each into its own gzip member (level :data:`GZIP_LEVEL`)."""
+    """Serialises warcio records, each into its own gzip member."""
 
-    def __init__(self) -> None:
+    def __init__(self, level: int = GZIP_LEVEL) -> None:
+        self.level = level
         self.buffer = io.BytesIO()
         # records are serialised plain into ``buffer``, then each compressed on its own
         self.writer: Any = WARCWriter(self.buffer, gzip=False, warc_version="1.1")
@@ -122,15 +123,15 @@ class _Members:
         self.buffer.seek(0)
         self.buffer.truncate()
         self.writer.write_record(record)
-        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        packer = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
         return packer.compress(self.buffer.getvalue()) + packer.flush()
 
 
-def fetch_records(item: PageItem) -> bytes:
+def fetch_records(item: PageItem, level: int = GZIP_LEVEL) -> bytes:
     """A fetch's ``response`` record, then its ``request`` record (``WARC-Concurrent-To`` the
-    response), each a gzip member: a valid ``.warc.gz`` on their own. Pure: it reads only the
-    item, so a worker process can build them."""
-    members = _Members()
+    response), each a gzip member (at ``level``): a valid ``.warc.gz`` on their own. Pure: it
+    reads only the item, so a worker process can build them."""
+    members = _Members(level)
     writer = members.writer
     status = _phrase(item.status)
     protocol = item.protocol or "HTTP/1.1"
