@@ -36,10 +36,11 @@ import logging
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import Table, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -64,15 +65,34 @@ logger = logging.getLogger(__name__)
 MAX_BUFFER_SECONDS = 5.0  # a slow, polite crawl still commits what it has every few seconds
 STORE_ATTEMPTS = 4  # a batch is tried this many times before its items count as store/error
 STORE_BACKOFF_S = 1.0  # first wait between two tries; it doubles (1 s, 2 s, 4 s)
+ARTICLES = cast(Table, Article.__table__)
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
+KEEP_ON_UPDATE = frozenset({"canonical_url", "first_seen_at", "version", "changed_at", "source_id"})
+
+
+@lru_cache(maxsize=16)
+def _upsert(dialect: str, columns: tuple[str, ...]) -> Any:
+    """The article upsert for rows of these columns, built once per dialect and set of columns
+    (building it took about as much CPU as the rest of an item's store) and executed with each
+    row as its parameters: the new row inserted, or the stored one updated, with its version and
+    ``changed_at`` moved on only when the text changed; it returns the id and version."""
+    stmt: Any
     if dialect == "postgresql":
-        return postgresql.insert(Article)
-    if dialect == "sqlite":
-        return sqlite.insert(Article)
-    raise RuntimeError(f"unsupported database dialect {dialect!r}")
+        stmt = postgresql.insert(ARTICLES)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(ARTICLES)
+    else:
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    stored, excluded = ARTICLES.c, stmt.excluded
+    changed = stored.text_sha256 != excluded.text_sha256
+    set_: dict[str, Any] = {key: excluded[key] for key in columns if key not in KEEP_ON_UPDATE}
+    # an article stored without its source (before runs were always recorded) gets it now
+    set_["source_id"] = func.coalesce(stored.source_id, excluded.source_id)
+    set_["version"] = case((changed, stored.version + 1), else_=stored.version)
+    set_["changed_at"] = case((changed, excluded.changed_at), else_=stored.changed_at)
+    upsert = stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=set_)
+    return upsert.returning(stored.id, stored.version)
 
 
 def _row(item: PageItem, source_id: int | None, run_id: int | None) -> dict[str, Any]:
@@ -230,18 +250,8 @@ def store_batch(
             changed_text = before is None or before[1] != row["text_sha256"]
             if before is not None and changed_text:
                 keep_old_version(session, before[0], before[2])
-            stmt = _insert(session).values(**row)
-            changed = Article.text_sha256 != stmt.excluded.text_sha256
-            keep = {"canonical_url", "first_seen_at", "version", "changed_at", "source_id"}
-            set_ = {key: stmt.excluded[key] for key in row if key not in keep}
-            # an article stored without its source (before runs were always recorded) gets it now
-            set_["source_id"] = func.coalesce(Article.source_id, stmt.excluded.source_id)
-            set_["version"] = case((changed, Article.version + 1), else_=Article.version)
-            set_["changed_at"] = case((changed, stmt.excluded.changed_at), else_=Article.changed_at)
-            upsert = stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=set_)
-            article_id, version = session.execute(
-                upsert.returning(Article.id, Article.version)
-            ).one()
+            upsert = _upsert(session.get_bind().dialect.name, tuple(row))
+            article_id, version = session.execute(upsert, row).one()
             if item.score is not None:
                 _replace_claims(session, article_id, item.score)
             if changed_text:
