@@ -31,7 +31,10 @@ the order rotated each round, at ``--concurrency`` requests in all and ``--per-d
 Reported per kind: pages/min, its ratio to bare Scrapy (median of the rounds' ratios), CPU ms per
 page in the crawl process alone and in all processes together (the crawl process, its worker
 processes), and the peak resident memory of the crawl process and its children together (sampled
-every 0.25 s).
+every 0.25 s), with the peaks of the crawl process alone and of its workers, and the CPU per
+page of each of the crawl process's threads (``store``, ``dedup``, ``MainThread``: the reactor).
+A kind ending in ``@base`` runs the same crawl importing claimwatch from ``--base`` (another
+checkout, e.g. a worktree of main) instead: before and after, side by side in one run.
 
 Run: ``.venv/bin/python bench/crawl.py [--rounds 5] [--levels 16:8,16:2] [--latency-ms 0]``, or
 ``.venv/bin/python bench/crawl.py --sites 40 --rounds 2 --latency-ms 100 --download-delay 0.05``.
