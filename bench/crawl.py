@@ -458,7 +458,8 @@ class ThreadProfiles:
         groups: dict[str, float] = {}
         by_group: dict[str, pstats.Stats] = {}
         for name, profile in self.profiles:
-            groups[name] = groups.get(name, 0.0) + pstats.Stats(profile).total_tt  # type: ignore[attr-defined]
+            spent = pstats.Stats(profile).total_tt  # type: ignore[attr-defined]
+            groups[name] = groups.get(name, 0.0) + spent
             if name in by_group:
                 by_group[name].add(profile)
             else:

@@ -63,7 +63,8 @@ def main() -> None:
             cpu[level].append(1000 * spent[level] / len(pages))
     base = statistics.median(cpu[GZIP_LEVEL]) if GZIP_LEVEL in cpu else None
     print(
-        f"{len(pages)} pages, {raw / len(pages) / 1024:.0f} KiB each on average, {args.rounds} rounds"
+        f"{len(pages)} pages, {raw / len(pages) / 1024:.0f} KiB each on average, "
+        f"{args.rounds} rounds"
     )
     print("| gzip level | CPU ms/page | ÷ level 6 | records ÷ raw body |")
     print("| ---: | ---: | ---: | ---: |")

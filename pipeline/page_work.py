@@ -16,8 +16,9 @@ spider did (:func:`body_text`), and for a page with article text also builds its
 files kept, the fetch's WARC records), so the store thread only appends and inserts bytes.
 
 Without worker processes (``CLAIMWATCH_EXTRACT_PROCESSES`` 0) it is :class:`ExtractPipeline`:
-the later stages sign and score in the crawl process, and the store builds the capture. A score that fails in a worker is left
-unset, so the score stage tries it again in the crawl process (and counts ``score/error`` there).
+the later stages sign and score in the crawl process, and the store builds the capture. A score
+that fails in a worker is left unset, so the score stage tries it again in the crawl process (and
+counts ``score/error`` there).
 
 Stats: those of :class:`ExtractPipeline`, and ``extract/worker_scored`` (pages a worker extracted,
 signed and scored) or ``extract/worker_signed`` (its score failed there).

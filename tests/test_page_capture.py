@@ -7,6 +7,7 @@ import hashlib
 import io
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy.http import HtmlResponse
@@ -26,7 +27,8 @@ ARTICLE = (
 
 
 def page(text: str, meta: str = "") -> str:
-    return f"<html><head>{meta}<title>Tonic</title></head><body><article>{text}</article></body></html>"
+    head = f"<head>{meta}<title>Tonic</title></head>"
+    return f"<html>{head}<body><article>{text}</article></body></html>"
 
 
 # (body, Content-Type): declared in the header, in a meta tag, undeclared UTF-8, undeclared
@@ -78,10 +80,10 @@ def fetched(body: bytes, encoding: str = "utf-8") -> PageItem:
     )
 
 
-def records_of(data: bytes) -> list[tuple[object, ...]]:
+def records_of(data: bytes) -> list[tuple[Any, ...]]:
     """Each record as warcio reads it, without what is new in every build (its id, the
     response's id it refers to)."""
-    out = []
+    out: list[tuple[Any, ...]] = []
     for record in ArchiveIterator(io.BytesIO(data)):
         headers = [
             (name, value)
