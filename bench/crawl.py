@@ -31,7 +31,10 @@ the order rotated each round, at ``--concurrency`` requests in all and ``--per-d
 Reported per kind: pages/min, its ratio to bare Scrapy (median of the rounds' ratios), CPU ms per
 page in the crawl process alone and in all processes together (the crawl process, its worker
 processes), and the peak resident memory of the crawl process and its children together (sampled
-every 0.25 s).
+every 0.25 s), with the peaks of the crawl process alone and of its workers, and the CPU per
+page of each of the crawl process's threads (``store``, ``dedup``, ``MainThread``: the reactor).
+A kind ending in ``@base`` runs the same crawl importing claimwatch from ``--base`` (another
+checkout, e.g. a worktree of main) instead: before and after, side by side in one run.
 
 Run: ``.venv/bin/python bench/crawl.py [--rounds 5] [--levels 16:8,16:2] [--latency-ms 0]``, or
 ``.venv/bin/python bench/crawl.py --sites 40 --rounds 2 --latency-ms 100 --download-delay 0.05``.
@@ -224,11 +227,57 @@ def crawl_cpu_seconds() -> tuple[float, float]:
     return total, own
 
 
+def thread_cpu() -> dict[int, tuple[str, float]]:
+    """This process's live threads: native id -> (name without its number, CPU seconds so far)."""
+    found: dict[int, tuple[str, float]] = {}
+    for thread in threading.enumerate():
+        tid = thread.native_id
+        if tid is None:
+            continue
+        with contextlib.suppress(OSError, ValueError):
+            text = Path(f"/proc/self/task/{tid}/stat").read_text(encoding="ascii", errors="replace")
+            fields = text[text.rindex(")") + 2 :].split()
+            name = re.sub(r"[_-]\d+$", "", thread.name)
+            found[tid] = (name, (int(fields[11]) + int(fields[12])) / CLK_TCK)
+    return found
+
+
+class ThreadCpu:
+    """Samples the CPU of each thread of this process every ``interval`` seconds (a thread's
+    last reading stands for it once it has ended), for the CPU per thread group of a crawl."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self.start = thread_cpu()
+        self.last: dict[int, tuple[str, float]] = dict(self.start)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True, name="sampler")
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.last.update(thread_cpu())
+
+    def stop(self) -> dict[str, float]:
+        """CPU seconds per thread group since the start."""
+        self._stop.set()
+        self._thread.join()
+        self.last.update(thread_cpu())
+        groups: dict[str, float] = {}
+        for tid, (name, seconds) in self.last.items():
+            before = self.start.get(tid, (name, 0.0))[1]
+            groups[name] = groups.get(name, 0.0) + seconds - before
+        return groups
+
+
 class Meter:
-    """Scrapy extension: wall and CPU time from spider_opened to spider_closed."""
+    """Scrapy extension: wall and CPU time from spider_opened to spider_closed, and the CPU of
+    the crawl process's threads (by name: MainThread the reactor, store, dedup, ...)."""
 
     opened: ClassVar[tuple[float, float, float]] = (0.0, 0.0, 0.0)
     closed: ClassVar[tuple[float, float, float]] = (0.0, 0.0, 0.0)
+    threads: ClassVar[dict[str, float]] = {}
+    sampler: ClassVar[ThreadCpu | None] = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> Meter:
@@ -241,9 +290,15 @@ class Meter:
 
     def spider_opened(self, spider: Any) -> None:
         Meter.opened = (time.perf_counter(), *crawl_cpu_seconds())
+        Meter.sampler = ThreadCpu()
 
     def spider_closed(self, spider: Any) -> None:
-        Meter.closed = (time.perf_counter(), *crawl_cpu_seconds())
+        wall, total, own = time.perf_counter(), *crawl_cpu_seconds()
+        if Meter.sampler is not None:
+            Meter.threads = Meter.sampler.stop()
+            sampled = Meter.threads.pop("sampler", 0.0)  # the measurement's own CPU: not counted
+            total, own = total - sampled, own - sampled
+        Meter.closed = (wall, total, own)
 
     @classmethod
     def spans(cls) -> tuple[float, float, float]:
@@ -398,17 +453,25 @@ class ThreadProfiles:
         self.profiles[0][1].disable()
 
     def dump(self, path: Path) -> None:
+        """The merged profile at ``path``, each thread group's at ``<path>.<group>.prof``."""
         merged: pstats.Stats | None = None
         groups: dict[str, float] = {}
+        by_group: dict[str, pstats.Stats] = {}
         for name, profile in self.profiles:
-            stats = pstats.Stats(profile)
-            groups[name] = groups.get(name, 0.0) + stats.total_tt  # type: ignore[attr-defined]
-            if merged is None:
-                merged = stats
+            spent = pstats.Stats(profile).total_tt  # type: ignore[attr-defined]
+            groups[name] = groups.get(name, 0.0) + spent
+            if name in by_group:
+                by_group[name].add(profile)
             else:
-                merged.add(stats)
+                by_group[name] = pstats.Stats(profile)
+            if merged is None:
+                merged = pstats.Stats(profile)
+            else:
+                merged.add(profile)
         assert merged is not None
         merged.dump_stats(str(path))
+        for name, stats in by_group.items():
+            stats.dump_stats(str(path.with_suffix(f".{re.sub(r'[^A-Za-z0-9]+', '_', name)}.prof")))
         path.with_suffix(".threads.json").write_text(json.dumps(groups), encoding="utf-8")
 
 
@@ -436,6 +499,7 @@ def worker(args: argparse.Namespace) -> None:
         elapsed=elapsed,
         cpu=cpu,
         own_cpu=own_cpu,
+        threads=Meter.threads,
         process_wall=time.perf_counter() - start,
     )
     print(RESULT_PREFIX + json.dumps(result), flush=True)
@@ -486,10 +550,10 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def tree_rss(pid: int) -> int:
-    """Resident memory of ``pid`` and its live descendants, in bytes (from /proc)."""
+def tree_rss(pid: int, children: bool = True) -> int:
+    """Resident memory of ``pid`` and (``children``) its live descendants, in bytes (from /proc)."""
     total = 0
-    for each in [pid, *descendants(pid)]:
+    for each in [pid, *descendants(pid)] if children else [pid]:
         with contextlib.suppress(OSError, ValueError):
             for line in Path(f"/proc/{each}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
@@ -499,19 +563,32 @@ def tree_rss(pid: int) -> int:
 
 
 class PeakRss:
-    """Samples the resident memory of a process tree every ``interval`` seconds; keeps the peak."""
+    """Samples the resident memory of a process tree every ``interval`` seconds; keeps the peak
+    of the tree, of the process alone and of its descendants, and the process's own RSS over time
+    (``trace``: (seconds since the start, MiB), one reading a second)."""
 
     def __init__(self, pid: int, interval: float = 0.25) -> None:
         self.pid = pid
         self.interval = interval
         self.peak = 0
+        self.peak_own = 0
+        self.peak_children = 0
+        self.trace: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
 
     def _sample(self) -> None:
+        start = time.monotonic()
         while not self._stop.wait(self.interval):
-            self.peak = max(self.peak, tree_rss(self.pid))
+            own = tree_rss(self.pid, children=False)
+            total = tree_rss(self.pid)
+            self.peak = max(self.peak, total)
+            self.peak_own = max(self.peak_own, own)
+            self.peak_children = max(self.peak_children, total - own)
+            at = time.monotonic() - start
+            if not self.trace or at - self.trace[-1][0] >= 1.0:
+                self.trace.append((round(at, 1), round(own / 2**20, 1)))
 
     def stop(self) -> int:
         self._stop.set()
@@ -526,19 +603,26 @@ def run_worker(
     delay: float,
     server_pid: int,
     profile: Path | None = None,
+    base: Path | None = None,
 ) -> dict[str, Any]:
     """One crawl in a fresh process, with how much CPU other processes on the machine used.
 
-    ``target`` is ``["--url", url]`` or ``["--sites", n, "--port", port]``.
+    ``target`` is ``["--url", url]`` or ``["--sites", n, "--port", port]``. A ``kind`` ending in
+    ``@base`` imports claimwatch from the ``base`` checkout (``PYTHONPATH``) instead of this one.
     ``foreign_cpu_share`` is the CPU time used by anything but the worker and the server, as a
     share of all CPUs over the run: on a shared machine, a high value means a disturbed run.
     ``peak_rss`` is the peak resident memory of the worker and its child processes together.
     """
+    env = None
+    if kind.endswith("@base"):
+        if base is None:
+            raise SystemExit(f"{kind}: needs --base (the other checkout)")
+        env = {**os.environ, "PYTHONPATH": str(base)}
     cmd = [
         sys.executable,
         str(SCRIPT),
         "--worker",
-        kind,
+        kind.removesuffix("@base"),
         *target,
         "--concurrency",
         str(level.concurrency),
@@ -551,7 +635,7 @@ def run_worker(
         cmd += ["--profile-path", str(profile)]
     busy, server, ours, start = system_busy(), process_cpu(server_pid), children_cpu(), time.time()
     with subprocess.Popen(
-        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     ) as process:
         rss = PeakRss(process.pid)
         stdout, stderr = process.communicate()
@@ -564,6 +648,9 @@ def run_worker(
             result: dict[str, Any] = json.loads(line[len(RESULT_PREFIX) :])
             result["foreign_cpu_share"] = share
             result["peak_rss"] = peak
+            result["peak_rss_crawl"] = rss.peak_own
+            result["peak_rss_workers"] = rss.peak_children
+            result["rss_trace"] = rss.trace
             return result
     # A crash (a signal, an exception) is a finding too: report it and let the caller redo.
     last = (stderr.strip().splitlines() or ["(no output)"])[-1]
@@ -727,8 +814,10 @@ def orchestrate_sites(args: argparse.Namespace) -> None:
     """The many-sites scenario: every kind once per round, the order rotated each round."""
     kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
     for kind in kinds:
-        if kind not in ("bare", "claimwatch") and not re.fullmatch(r"claimwatch-\d+", kind):
-            raise SystemExit(f"--kinds: {kind!r} is not bare, claimwatch or claimwatch-<n>")
+        if not re.fullmatch(r"bare|claimwatch(-\d+)?(@base)?", kind):
+            raise SystemExit(
+                f"--kinds: {kind!r} is not bare, claimwatch or claimwatch-<n> (each with @base)"
+            )
     if "bare" not in kinds:
         raise SystemExit("--kinds must include bare (the ratios are to it)")
     level = Level(args.concurrency, args.per_domain)
@@ -749,7 +838,9 @@ def orchestrate_sites(args: argparse.Namespace) -> None:
             got: dict[str, dict[str, Any]] = {}
             for kind in order:
                 for attempt in range(1 + args.retries):
-                    got[kind] = run_worker(kind, target, level, args.download_delay, server.pid)
+                    got[kind] = run_worker(
+                        kind, target, level, args.download_delay, server.pid, base=args.base
+                    )
                     got[kind]["attempts"] = attempt + 1
                     if "crashed" in got[kind]:
                         crashes.append(f"{kind}: {got[kind]['crashed']}")
@@ -800,6 +891,14 @@ def summarise_kind(kind: str, rounds: list[dict[str, dict[str, Any]]]) -> dict[s
             1000 * r["cpu"] / max(r["pages"], 1) for r in runs
         ),
         "peak_rss_mib": max(r["peak_rss"] for r in runs) / 2**20,
+        "peak_rss_crawl_mib": max(r["peak_rss_crawl"] for r in runs) / 2**20,
+        "peak_rss_workers_mib": max(r["peak_rss_workers"] for r in runs) / 2**20,
+        "thread_ms_per_page": {
+            name: statistics.median(
+                1000 * r.get("threads", {}).get(name, 0.0) / max(r["pages"], 1) for r in runs
+            )
+            for name in sorted({n for r in runs for n in r.get("threads", {})})
+        },
         "pages": [r["pages"] for r in runs],
         "stored": [r["items"] for r in runs],
         "max_foreign_cpu_share": max(r["foreign_cpu_share"] for r in runs),
@@ -825,6 +924,16 @@ def print_sites_table(results: dict[str, Any]) -> None:
             f"| {kind} | {r['pages_per_min']:,.0f} | {r['ratio_to_bare']:.3f} "
             f"| {r['cpu_ms_per_page_crawl']:.1f} | {r['cpu_ms_per_page_all']:.1f} "
             f"| {r['peak_rss_mib']:.0f} | {r['pages']} | {r['stored']} |"
+        )
+    print()
+    for kind, r in results["kinds"].items():
+        threads = ", ".join(
+            f"{name} {ms:.1f}" for name, ms in r["thread_ms_per_page"].items() if ms >= 0.05
+        )
+        print(
+            f"{kind}: crawl process CPU ms/page by thread: {threads or '-'}; peak RSS crawl "
+            f"process {r['peak_rss_crawl_mib']:.0f} MiB, its workers "
+            f"{r['peak_rss_workers_mib']:.0f} MiB"
         )
     print()
     for kind, r in results["kinds"].items():
@@ -946,6 +1055,12 @@ def main(argv: list[str] | None = None) -> None:
         default="bare,claimwatch-0,claimwatch-1,claimwatch-2",
         help="with --sites: the crawls to compare (bare, claimwatch, claimwatch-<n> for n "
         "extraction processes)",
+    )
+    parser.add_argument(
+        "--base",
+        type=Path,
+        help="with --sites: the checkout that kinds ending in @base import claimwatch from "
+        "(e.g. a worktree of main), to compare before and after in one run",
     )
     # internal: the server and worker processes
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)

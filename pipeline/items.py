@@ -14,6 +14,19 @@ if TYPE_CHECKING:
     from pipeline.dedup.minhash import Signature
 
 
+@dataclass(frozen=True, slots=True)
+class Capture:
+    """What the store keeps of a fetched body, computed once where the page is extracted (a
+    worker process, :mod:`pipeline.page_work`; :func:`pipeline.warc.capture`): the body's SHA-256
+    (``articles.raw_sha256`` and the WARC record's ``payload_sha256``), the stored raw HTML
+    (``core.compression.compress_html``) and the fetch's WARC records
+    (:func:`pipeline.warc.fetch_records`; ``None`` when no WARC is kept)."""
+
+    raw_sha256: str
+    raw_html: bytes
+    records: bytes | None = None
+
+
 @dataclass(slots=True)
 class PageItem:
     source: str
@@ -40,3 +53,6 @@ class PageItem:
     signature: Signature | None = field(default=None)
     dedup: DedupResult | None = field(default=None)  # set by dedup
     score: ArticleScore | None = field(default=None)  # set by score
+    # the body's hash, stored HTML and WARC records, built by a worker process with the
+    # extraction (pipeline/page_work.py); else the store builds them
+    capture: Capture | None = field(default=None)

@@ -10,15 +10,23 @@ index (which stays in the crawl process, as it grows with every page) and
 :class:`~pipeline.claims.pipeline.ScorePipeline` counts the score. The store, the order of the
 items and the stats are those of the stages run one by one.
 
+The worker is sent the page once, as its body bytes (:func:`work_fetch`): it decodes them as the
+spider did (:func:`body_text`), and for a page with article text also builds its
+:class:`~pipeline.items.Capture` (the body's SHA-256, the zstd of the raw HTML and, with WARC
+files kept, the fetch's WARC records), so the store thread only appends and inserts bytes.
+
 Without worker processes (``CLAIMWATCH_EXTRACT_PROCESSES`` 0) it is :class:`ExtractPipeline`:
-the later stages sign and score in the crawl process. A score that fails in a worker is left
-unset, so the score stage tries it again in the crawl process (and counts ``score/error`` there).
+the later stages sign and score in the crawl process, and the store builds the capture. A score
+that fails in a worker is left unset, so the score stage tries it again in the crawl process (and
+counts ``score/error`` there).
 
 Stats: those of :class:`ExtractPipeline`, and ``extract/worker_scored`` (pages a worker extracted,
 signed and scored) or ``extract/worker_signed`` (its score failed there).
 
 Settings read: those of :class:`ExtractPipeline`, and ``CLAIMWATCH_RULES_PATH``,
-``CLAIMWATCH_RULES_EXTRA``, ``CLAIMWATCH_CLAIM_MODEL`` (as :class:`ScorePipeline` reads them).
+``CLAIMWATCH_RULES_EXTRA``, ``CLAIMWATCH_CLAIM_MODEL`` (as :class:`ScorePipeline` reads them),
+``CLAIMWATCH_WARC_DIR`` (set: the workers build the WARC records, as :class:`StorePipeline`
+keeps them).
 """
 
 from __future__ import annotations
@@ -26,15 +34,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+
+from w3lib.encoding import html_to_unicode
 
 from pipeline.claims.article import score_document
 from pipeline.claims.pipeline import model_from, rules_from
 from pipeline.dedup.engine import NUM_PERM, SHINGLE
 from pipeline.dedup.minhash import MinHasher, Signature
 from pipeline.extract import Extraction, ExtractPipeline, extract_html
+from pipeline.items import Capture, PageItem
+from pipeline.warc import capture
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -45,6 +57,9 @@ if TYPE_CHECKING:
     from pipeline.claims.model import RuleSet
 
 logger = logging.getLogger(__name__)
+#: The spider's fallback for an undeclared page that is not UTF-8 (``crawler.encoding.FALLBACK``),
+#: decoded plainly; any other encoding is Scrapy's, decoded as ``TextResponse.text`` does.
+PLAIN_ENCODING = "cp1252"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +83,7 @@ class PageWork:
     extraction: Extraction
     signature: Signature | None = None
     score: ArticleScore | None = None
+    capture: Capture | None = None  # with work_fetch, for a page with article text
 
 
 @lru_cache(maxsize=1)
@@ -100,6 +116,27 @@ def work_page(
     return PageWork(extraction, signature, score)
 
 
+def body_text(body: bytes, encoding: str) -> str:
+    """The page's text as the spider decoded it (``item.html``): Scrapy's ``TextResponse.text``
+    for the encoding Scrapy found (a byte order mark first), or for the spider's windows-1252
+    fallback (:data:`PLAIN_ENCODING`) the bytes read as that, errors replaced."""
+    if encoding == PLAIN_ENCODING:  # Scrapy never names it for a body with a byte order mark
+        return body.decode(PLAIN_ENCODING, errors="replace")
+    return str(html_to_unicode(f"charset={encoding}", body)[1])
+
+
+def work_fetch(
+    item: PageItem, min_chars: int, listed: str | None, scoring: Scoring, warc: bool
+) -> PageWork:
+    """:func:`work_page` on a fetched page sent as its body (``item.html`` empty, decoded here),
+    and for a page with article text its :class:`~pipeline.items.Capture`."""
+    assert item.encoding is not None
+    work = work_page(body_text(item.body, item.encoding), item.url, min_chars, listed, scoring)
+    if work.extraction.document is None:
+        return work
+    return replace(work, capture=capture(item, warc))
+
+
 class PageWorkPipeline(ExtractPipeline):
     """:class:`ExtractPipeline` whose workers also sign and score (see the module docstring)."""
 
@@ -110,9 +147,11 @@ class PageWorkPipeline(ExtractPipeline):
         processes: int = 0,
         scoring: Scoring | None = None,
         timeout_s: float | None = None,
+        warc: bool = False,
     ) -> None:
         super().__init__(stats, min_chars, processes, timeout_s)
         self.scoring = scoring or Scoring()
+        self.warc = warc
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PageWorkPipeline:
@@ -122,17 +161,26 @@ class PageWorkPipeline(ExtractPipeline):
             settings.getdict("CLAIMWATCH_RULES_EXTRA"),
             settings.get("CLAIMWATCH_CLAIM_MODEL"),
         )
-        return cls(crawler.stats, scoring=scoring, **cls.pool_settings(settings))
+        return cls(
+            crawler.stats,
+            scoring=scoring,
+            warc=bool(settings.get("CLAIMWATCH_WARC_DIR")),
+            **cls.pool_settings(settings),
+        )
 
     def worker_call(
         self, item: Any, listed: str | None
     ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        return work_page, (item.html, item.url, self.min_chars, listed, self.scoring)
+        if item.encoding is None:  # not decoded by the spider: the text as it is
+            return work_page, (item.html, item.url, self.min_chars, listed, self.scoring)
+        sent = replace(item, html="")  # the page once: its bytes
+        return work_fetch, (sent, self.min_chars, listed, self.scoring, self.warc)
 
     def accept(self, item: Any, result: Any) -> Extraction:
         work: PageWork = result
         if work.extraction.document is not None:
             item.signature = work.signature
             item.score = work.score
+            item.capture = work.capture
             self.stats.inc_value("extract/worker_scored" if work.score else "extract/worker_signed")
         return work.extraction

@@ -12,6 +12,11 @@ The payload is the body as the crawler handed it on: after Scrapy undid any ``Co
 so the stored headers say ``Content-Length`` of that body and carry no ``Content-Encoding`` or
 ``Transfer-Encoding`` (the originals are kept as ``X-Archive-Orig-...``). ``payload_sha256`` is
 the SHA-256 of that body; the records also carry warcio's usual SHA-1 digests.
+
+:func:`fetch_records` builds a fetch's two records (the gzip members, as bytes) from the item
+alone, so a worker process can build them with the page's extraction (:func:`capture`, kept as
+``item.capture``); :meth:`WarcArchive.write` then only appends those bytes, and builds them itself
+for an item that has none.
 """
 
 from __future__ import annotations
@@ -33,13 +38,23 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.timeutils import datetime_to_iso_date
 from warcio.warcwriter import WARCWriter
 
-from pipeline.items import PageItem
+from core.compression import compress_html
+from pipeline.items import Capture, PageItem
 
 PREFIX = "claimwatch"
 SUFFIX = ".warc.gz"
 DEFAULT_MAX_BYTES = 1024 * 1024 * 1024  # 1 GiB, the usual size of a WARC file
 DROPPED = ("content-encoding", "transfer-encoding", "content-length")
 GZIP_LEVEL = 6  # warcio writes level 9: 1.6x the CPU for files 0.6% smaller (bench/README.md)
+
+
+def capture(item: PageItem, warc: bool) -> Capture:
+    """The :class:`Capture` of ``item``'s body (with its WARC records if ``warc``)."""
+    return Capture(
+        hashlib.sha256(item.body).hexdigest(),
+        compress_html(item.body),
+        fetch_records(item) if warc else None,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +110,58 @@ def _warc_date(when: datetime) -> str:
     return str(datetime_to_iso_date(when.astimezone(UTC).replace(tzinfo=None), use_micros=True))
 
 
+class _Members:
+    """Serialises warcio records, each into its own gzip member."""
+
+    def __init__(self, level: int = GZIP_LEVEL) -> None:
+        self.level = level
+        self.buffer = io.BytesIO()
+        # records are serialised plain into ``buffer``, then each compressed on its own
+        self.writer: Any = WARCWriter(self.buffer, gzip=False, warc_version="1.1")
+
+    def member(self, record: Any) -> bytes:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.write_record(record)
+        packer = zlib.compressobj(self.level, zlib.DEFLATED, zlib.MAX_WBITS | 16)
+        return packer.compress(self.buffer.getvalue()) + packer.flush()
+
+
+def fetch_records(item: PageItem, level: int = GZIP_LEVEL) -> bytes:
+    """A fetch's ``response`` record, then its ``request`` record (``WARC-Concurrent-To`` the
+    response), each a gzip member (at ``level``): a valid ``.warc.gz`` on their own. Pure: it
+    reads only the item, so a worker process can build them."""
+    members = _Members(level)
+    writer = members.writer
+    status = _phrase(item.status)
+    protocol = item.protocol or "HTTP/1.1"
+    date = {"WARC-Date": _warc_date(item.fetched_at)}
+    response = writer.create_warc_record(
+        item.url,
+        "response",
+        payload=io.BytesIO(item.body),
+        length=len(item.body),
+        http_headers=StatusAndHeaders(
+            f"{item.status} {status}".strip(), _response_headers(item), protocol=protocol
+        ),
+        warc_headers_dict=dict(date),
+    )
+    request = writer.create_warc_record(
+        item.url,
+        "request",
+        http_headers=StatusAndHeaders(
+            f"{item.method} {_request_target(item.url)} {protocol}",
+            _request_headers(item),
+            is_http_request=True,
+        ),
+        warc_headers_dict=dict(date),
+    )
+    request.rec_headers.add_header(
+        "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
+    )
+    return members.member(response) + members.member(request)
+
+
 class WarcArchive:
     """Appends fetches to rotating ``.warc.gz`` files in ``folder``. Not thread-safe: one writer."""
 
@@ -108,17 +175,7 @@ class WarcArchive:
         self.token = secrets.token_hex(3)
         self.name: str | None = None
         self.out: IO[bytes] | None = None
-        self.buffer = io.BytesIO()
-        # records are serialised plain into ``buffer``, then each written as its own gzip member
-        self.writer: Any = WARCWriter(self.buffer, gzip=False, warc_version="1.1")
-
-    def _member(self, record: Any) -> None:
-        assert self.out is not None
-        self.buffer.seek(0)
-        self.buffer.truncate()
-        self.writer.write_record(record)
-        packer = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, zlib.MAX_WBITS | 16)
-        self.out.write(packer.compress(self.buffer.getvalue()) + packer.flush())
+        self.members = _Members()
 
     def _open(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -126,47 +183,25 @@ class WarcArchive:
         name = f"{PREFIX}-{self.stamp}-{os.getpid()}-{self.token}-{self.serial:05d}{SUFFIX}"
         self.out = open(self.folder / name, "xb")  # noqa: SIM115 - kept open across writes
         self.name = name
-        info = self.writer.create_warcinfo_record(
+        info = self.members.writer.create_warcinfo_record(
             name, {"software": "claimwatch", "format": "WARC File Format 1.1"}
         )
-        self._member(info)
+        self.out.write(self.members.member(info))
 
     def write(self, item: PageItem) -> WarcRef:
-        """Archive one fetched page; return where its records are."""
+        """Archive one fetched page (the records of its :class:`Capture` if it has them, else
+        built here); return where its records are."""
         if self.out is None:
             self._open()
         assert self.out is not None and self.name is not None
-        status = _phrase(item.status)
-        protocol = item.protocol or "HTTP/1.1"
-        date = {"WARC-Date": _warc_date(item.fetched_at)}
-        response = self.writer.create_warc_record(
-            item.url,
-            "response",
-            payload=io.BytesIO(item.body),
-            length=len(item.body),
-            http_headers=StatusAndHeaders(
-                f"{item.status} {status}".strip(), _response_headers(item), protocol=protocol
-            ),
-            warc_headers_dict=dict(date),
-        )
-        request = self.writer.create_warc_record(
-            item.url,
-            "request",
-            http_headers=StatusAndHeaders(
-                f"{item.method} {_request_target(item.url)} {protocol}",
-                _request_headers(item),
-                is_http_request=True,
-            ),
-            warc_headers_dict=dict(date),
-        )
-        request.rec_headers.add_header(
-            "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
-        )
+        kept = item.capture
+        records = kept.records if kept is not None and kept.records is not None else None
+        if records is None:
+            records = fetch_records(item)
+        sha = kept.raw_sha256 if kept is not None else hashlib.sha256(item.body).hexdigest()
         offset = self.out.tell()
-        self._member(response)
-        self._member(request)
-        length = self.out.tell() - offset
-        ref = WarcRef(self.name, offset, length, hashlib.sha256(item.body).hexdigest())
+        self.out.write(records)
+        ref = WarcRef(self.name, offset, len(records), sha)
         if self.out.tell() >= self.max_bytes:
             self.close()
         return ref

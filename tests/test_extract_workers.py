@@ -360,7 +360,50 @@ def _snapshot(db_url: str, base: str) -> list[tuple[object, ...]]:
     return sorted(rows, key=lambda row: str(row[0]))
 
 
-def _crawl_twice(tmp_path: Path, processes: int) -> tuple[list[tuple[object, ...]], list[dict]]:
+def _evidence(db_url: str, base: str, warc_dir: Path) -> list[tuple[object, ...]]:
+    """Every stored article's raw HTML as stored, and each of its WARC records as warcio reads
+    it back from the file: its type, target, HTTP status or request line, the names of its WARC
+    and HTTP headers, its payload and payload digest (not what differs between two crawls: the
+    record ids, dates, the server's Date header and so the block digests)."""
+    import io
+
+    from sqlalchemy import select
+    from warcio.archiveiterator import ArchiveIterator
+
+    from core.db import make_engine, session_factory
+    from core.models import Article, WarcRecord
+    from pipeline.warc import read_records
+
+    engine = make_engine(db_url)
+    out = []
+    with session_factory(engine)() as session:
+        query = select(Article.canonical_url, Article.raw_html_gz, WarcRecord).join(
+            WarcRecord, WarcRecord.article_id == Article.id
+        )
+        for url, stored_html, ref in session.execute(query):
+            data = read_records(warc_dir, ref.warc_file, ref.warc_offset, ref.warc_length)
+            records = []
+            for record in ArchiveIterator(io.BytesIO(data)):
+                http = record.http_headers
+                records.append(
+                    (
+                        record.rec_type,
+                        record.rec_headers.get_header("WARC-Target-URI").replace(base, "BASE"),
+                        http.statusline.replace(base, "BASE"),
+                        tuple(sorted(name for name, _ in record.rec_headers.headers)),
+                        tuple(name for name, _ in http.headers),
+                        record.rec_headers.get_header("WARC-Payload-Digest"),
+                        record.content_stream().read(),
+                    )
+                )
+            out.append((url.replace(base, "BASE"), stored_html, ref.payload_sha256, records))
+    engine.dispose()
+    return sorted(out, key=lambda row: str(row[0]))
+
+
+def _crawl_twice(
+    tmp_path: Path, processes: int
+) -> tuple[list[tuple[object, ...]], list[dict], list[tuple[object, ...]]]:
     """Crawl the first sitemap, then the second (spun copies of two first pages) into one DB."""
     root = tmp_path / f"site-{processes}"
     root.mkdir()
@@ -396,7 +439,8 @@ def _crawl_twice(tmp_path: Path, processes: int) -> tuple[list[tuple[object, ...
             )
             assert done.returncode == 0, done.stderr
             stats.append(last_runs(db_url)[name].stats["crawl"])
-        return _snapshot(db_url, served.url), stats
+        warc_dir = tmp_path / "data" / "warc"
+        return _snapshot(db_url, served.url), stats, _evidence(db_url, served.url, warc_dir)
     finally:
         served.process.kill()
         served.process.wait()
@@ -404,10 +448,14 @@ def _crawl_twice(tmp_path: Path, processes: int) -> tuple[list[tuple[object, ...
 
 @pytest.mark.slow
 def test_the_same_rows_and_claims_with_and_without_worker_processes(tmp_path: Path) -> None:
-    rows_here, stats_here = _crawl_twice(tmp_path, processes=0)
-    rows_pool, stats_pool = _crawl_twice(tmp_path, processes=2)
+    rows_here, stats_here, evidence_here = _crawl_twice(tmp_path, processes=0)
+    rows_pool, stats_pool, evidence_pool = _crawl_twice(tmp_path, processes=2)
     assert len(rows_here) == 7
     assert rows_pool == rows_here
+    # the stored HTML and the WARC records the workers built are those the store builds
+    assert len(evidence_here) == 7
+    assert [len(row[3]) for row in evidence_here] == [2] * 7  # a response and a request
+    assert evidence_pool == evidence_here
     # what makes the comparison worth it: claims, a seed template, matches with stored articles
     assert sum(row[18] or 0 for row in rows_here) >= 5  # claim_count
     assert any(row[8] == "seed" for row in rows_here)
