@@ -2,7 +2,9 @@
 
 On the 181 AEB pages (read in place, as ``extraction_quality.py`` does), in one process:
 
-* extraction: ``extract_html`` as the pipeline calls it, with trafilatura's ``fast=True``, with
+* extraction: ``extract_html`` as the pipeline calls it (the structural fast path first,
+  :mod:`pipeline.fastextract`), without the fast path (``structural=False``), plain
+  ``trafilatura.extract`` (as ``extraction_quality.py`` calls it), and ``extract_html`` with trafilatura's ``fast=True``, with
   ``favor_precision`` or ``favor_recall`` (alone and with ``fast``), with htmldate's extensive
   (free-text) date search off, and with a date given by the sitemap or
   feed (no date search: the AEB pages come without one, so a fixed date stands in; its F1 is the
@@ -46,8 +48,16 @@ def _variant(**options: Any) -> Extractor:
     return extract
 
 
+def _plain_trafilatura(page: Page) -> str | None:
+    import trafilatura
+
+    return trafilatura.extract(page.html, url=page.url)
+
+
 VARIANTS: dict[str, Extractor] = {
     "default": _variant(),
+    "structural=False (trafilatura on every page)": _variant(structural=False),
+    "trafilatura.extract (plain)": _plain_trafilatura,
     "fast=True": _variant(fast=True),
     "favor_precision": _variant(favor_precision=True),
     "favor_recall": _variant(favor_recall=True),
@@ -133,9 +143,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aeb", type=Path, default=DEFAULT_AEB)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--variants", type=int, help="only the first N extraction variants (and no stages)"
+    )
     args = parser.parse_args(argv)
     pages = load_pages(args.aeb)
-    names = list(VARIANTS)
+    names = list(VARIANTS)[: args.variants]
     for name in names:  # warm imports and lazy tables
         VARIANTS[name](pages[0])
     preds: dict[str, list[str | None]] = {n: [] for n in names}
@@ -168,6 +181,16 @@ def main(argv: list[str] | None = None) -> None:
             f"| {name} | {f1['ws']:.3f} | {f1['aeb']:.3f} | {empty} "
             f"| {mean:.1f} / {median:.1f} | {ratio:.2f} |"
         )
+
+    from pipeline.fastextract import structural_blocks
+
+    taken = sum(1 for page in pages if structural_blocks(page.html) is not None)
+    results["fast_path_pages"] = taken
+    print(f"\nstructural fast path: {taken} of {len(pages)} pages, trafilatura on the rest")
+    if args.variants:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        return
 
     split = stage_split(pages)
     results["stages"] = split
