@@ -169,7 +169,8 @@ class _Walker:
                     text = clean_line(node.text(deep=True, separator=""))
                     if _words(text) < PROSE_LINK_WORDS:
                         self.loose_links += len(text)
-                self._push_children(stack, node, in_quote, in_link or tag == "a", depth)
+                away = in_link or (tag == "a" and _elsewhere(node))
+                self._push_children(stack, node, in_quote, away, depth)
                 continue
             self.flush(in_quote)
             if tag in HEADINGS:
@@ -194,7 +195,8 @@ class _Walker:
                 self.keep("paragraph", line, sum(c[1] for c in cells), sum(c[2] for c in cells))
             elif node is root or not _link_dense(node, link_sizes):
                 # A container (div, section, ul, table, a layout cell, a link around blocks...).
-                self._push_children(stack, node, in_quote, in_link or tag == "a", depth)
+                away = in_link or (tag == "a" and _elsewhere(node))
+                self._push_children(stack, node, in_quote, away, depth)
         self.flush(False)
 
     def _li_without(self, node: LexborNode, in_quote: bool) -> None:
@@ -264,13 +266,21 @@ def _inline_text(node: LexborNode) -> tuple[str, int, int]:
             continue
         if tag == "a":
             text = clean_line(current.text(deep=True, separator=""))
-            all_links += len(text)
+            if _elsewhere(current):
+                all_links += len(text)
             if _words(text) < PROSE_LINK_WORDS:
                 links += len(text)
         if current is not node and tag not in _INLINE:
             parts.append(" ")
         stack.extend(reversed(_children_and_text(current)))
     return clean_line("".join(parts)), links, all_links
+
+
+def _elsewhere(link: LexborNode) -> bool:
+    """A link to another page; a link within the page (a contents list's ``#section``) is not
+    navigation away, and a contents list is part of the article."""
+    href = (link.attributes.get("href") or "").strip()
+    return not href.startswith("#")
 
 
 def _link_dense(node: LexborNode, cache: dict[int, int]) -> bool:
@@ -286,7 +296,8 @@ def _link_dense(node: LexborNode, cache: dict[int, int]) -> bool:
         size = cache.get(key)
         if size is None:
             text = link.text(deep=True, separator=" ", strip=True)
-            size = cache[key] = len(text) if _words(text) < PROSE_LINK_WORDS else 0
+            short = _words(text) < PROSE_LINK_WORDS and _elsewhere(link)
+            size = cache[key] = len(text) if short else 0
         linked += size
     return linked > LINK_DENSE_SHARE * total
 

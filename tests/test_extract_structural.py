@@ -194,3 +194,20 @@ def test_non_utf8_bytes() -> None:
     )
     structural_blocks(junk)
     assert extract_html(junk, URL).document is not None
+
+
+def test_a_contents_list_of_in_page_links_is_kept() -> None:
+    toc = (
+        '<ul class="toc"><li><a href="#brew">How to brew it</a></li>'
+        '<li><a href="#safety">Who should not drink it</a></li></ul>'
+    )
+    found = structural_blocks(
+        f"<html><body><article>{PARAS[0]}{toc}{body(PARAS)}</article></body></html>"
+    )
+    assert found is not None
+    items = [b.text for b in found.blocks if b.kind == "list_item"]
+    assert items == ["How to brew it", "Who should not drink it"]
+    # The same list pointing to other pages is navigation, and left out.
+    away = toc.replace('href="#', 'href="/')
+    found = structural_blocks(f"<html><body><article>{away}{body(PARAS)}</article></body></html>")
+    assert found is not None and not [b for b in found.blocks if b.kind == "list_item"]
