@@ -1,7 +1,9 @@
 """Extraction: HTML in, a :class:`~core.document.Document` with its structure kept out.
 
 :func:`extract_html` is pure (trafilatura does the boilerplate removal; we keep its block structure:
-headings, paragraphs, list items, quotes). :class:`ExtractPipeline` is the thin Scrapy adapter: it runs
+headings, paragraphs, list items, quotes). A page that marks up its article body clearly gets its
+blocks from the structural fast path first (:mod:`pipeline.fastextract`, on lexbor), and
+trafilatura runs only where that is unsure. :class:`ExtractPipeline` is the thin Scrapy adapter: it runs
 the extraction off the reactor thread, drops pages without article text with a counted reason, and
 passes everything else on.
 
