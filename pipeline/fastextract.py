@@ -43,7 +43,7 @@ BOILERPLATE = re.compile(
     r"|advert\w*|sponsor\w*|comments?|tags?|breadcrumbs?|byline|author|bio|meta|caption|credit"
     r"|cookie\w*|popup|modal|signup|disclaimer|toolbar|widget|more|read-more|next|prev|gallery"
     r"|slideshow|carousel|date|time|timestamp|dateline|published|updated|copyright|headline|title"
-    r"|sr-only|visually-hidden|hidden|print|photo|image|img|media|video)(?:$|[-_ ])",
+    r"|sr-only|visually-hidden|print|photo|image|img|media|video)(?:$|[-_ ])",
     re.IGNORECASE,
 )
 AD_LABELS = frozenset(
@@ -94,6 +94,8 @@ def _skipped(node: LexborNode) -> bool:
     if style and HIDDEN_STYLE.search(style):
         return True
     names = f"{attrs.get('class') or ''} {attrs.get('id') or ''}".strip()
+    if "hidden" in names.split():  # the class itself; "hidden-xs" only hides on small screens
+        return True
     return bool(names) and BOILERPLATE.search(names) is not None
 
 

@@ -211,3 +211,11 @@ def test_a_contents_list_of_in_page_links_is_kept() -> None:
     away = toc.replace('href="#', 'href="/')
     found = structural_blocks(f"<html><body><article>{away}{body(PARAS)}</article></body></html>")
     assert found is not None and not [b for b in found.blocks if b.kind == "list_item"]
+
+
+def test_responsive_visibility_classes_keep_their_text() -> None:
+    inner = body(PARAS[:3]) + f'<div class="hidden-xs"><p>{PARAS[3]}</p></div>'
+    inner += '<div class="hidden"><p>Never shown to anyone.</p></div>'
+    found = structural_blocks(f"<html><body><article>{inner}</article></body></html>")
+    assert found is not None
+    assert [b.text for b in found.blocks] == PARAS
