@@ -2,7 +2,9 @@
 
 On the 181 AEB pages (read in place, as ``extraction_quality.py`` does), in one process:
 
-* extraction: ``extract_html`` as the pipeline calls it, with trafilatura's ``fast=True``, with
+* extraction: ``extract_html`` as the pipeline calls it (the structural fast path first,
+  :mod:`pipeline.fastextract`), without the fast path (``structural=False``), plain
+  ``trafilatura.extract`` (as ``extraction_quality.py`` calls it), and ``extract_html`` with trafilatura's ``fast=True``, with
   ``favor_precision`` or ``favor_recall`` (alone and with ``fast``), with htmldate's extensive
   (free-text) date search off, and with a date given by the sitemap or
   feed (no date search: the AEB pages come without one, so a fixed date stands in; its F1 is the
@@ -16,7 +18,10 @@ On the 181 AEB pages (read in place, as ``extraction_quality.py`` does), in one 
   level 1, zlib level 1 and zstd level 3 where ``backports.zstd`` or ``compression.zstd`` is
   importable; CPU µs per page and the stored size.
 
-Times are process CPU (``time.process_time``), reported as medians and as ratios to the first row.
+Times are process CPU (``time.process_time``), reported as means and medians and as ratios to the
+first row. ``--against REV`` adds, as the first row, ``extract_html`` as ``pipeline/extract.py`` was
+at that git revision (to compare a change with what it replaces, in the same run); ``--variants N``
+runs only the first N variants and skips the stages and compressions.
 """
 
 from __future__ import annotations
@@ -46,8 +51,16 @@ def _variant(**options: Any) -> Extractor:
     return extract
 
 
+def _plain_trafilatura(page: Page) -> str | None:
+    import trafilatura
+
+    return trafilatura.extract(page.html, url=page.url)
+
+
 VARIANTS: dict[str, Extractor] = {
     "default": _variant(),
+    "structural=False (trafilatura on every page)": _variant(structural=False),
+    "trafilatura.extract (plain)": _plain_trafilatura,
     "fast=True": _variant(fast=True),
     "favor_precision": _variant(favor_precision=True),
     "favor_recall": _variant(favor_recall=True),
@@ -56,6 +69,38 @@ VARIANTS: dict[str, Extractor] = {
     "extensive_dates=False": _variant(extensive_dates=False),
     "date given by the listing": _variant(listed="2026-11-30"),
 }
+
+
+def extractor_at(rev: str) -> Extractor:
+    """``extract_html`` as ``pipeline/extract.py`` was at git revision ``rev`` (the rest of the
+    code as it is now), to compare a change with what it replaces in one run."""
+    import importlib.util
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(__file__).resolve().parents[1]
+    source = subprocess.run(
+        ["git", "show", f"{rev}:pipeline/extract.py"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    folder = Path(tempfile.mkdtemp(prefix="extract-at-"))
+    path = folder / "extract_at_rev.py"
+    path.write_text(source, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("extract_at_rev", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["extract_at_rev"] = module
+    spec.loader.exec_module(module)
+
+    def extract(page: Page) -> str | None:
+        document = module.extract_html(page.html, page.url, min_chars=0).document
+        return None if document is None else "\n".join(b.text for b in document.blocks)
+
+    return extract
 
 
 def stage_split(pages: list[Page]) -> dict[str, float]:
@@ -133,24 +178,35 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--aeb", type=Path, default=DEFAULT_AEB)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--variants", type=int, help="only the first N extraction variants (and no stages)"
+    )
+    parser.add_argument(
+        "--against", metavar="REV", help="also run extract_html as pipeline/extract.py was at REV"
+    )
     args = parser.parse_args(argv)
     pages = load_pages(args.aeb)
-    names = list(VARIANTS)
+    variants = dict(VARIANTS)
+    names = list(VARIANTS)[: args.variants]
+    if args.against:
+        name = f"extract_html at {args.against}"
+        variants[name] = extractor_at(args.against)
+        names.insert(0, name)
     for name in names:  # warm imports and lazy tables
-        VARIANTS[name](pages[0])
+        variants[name](pages[0])
     preds: dict[str, list[str | None]] = {n: [] for n in names}
     cpu: dict[str, list[float]] = {n: [] for n in names}
     for i, page in enumerate(pages):
         order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
             start = time.process_time()
-            preds[name].append(VARIANTS[name](page))
+            preds[name].append(variants[name](page))
             cpu[name].append(time.process_time() - start)
 
     results: dict[str, object] = {}
     base = sum(cpu[names[0]])
     print(f"AEB pages: {len(pages)}\n")
-    print("| extraction | ws F1 | aeb F1 | no text | CPU ms/page (mean / median) | ÷ default |")
+    print(f"| extraction | ws F1 | aeb F1 | no text | CPU ms/page (mean / median) | ÷ {names[0]} |")
     print("|---|---:|---:|---:|---:|---:|")
     for name in names:
         empty = sum(1 for p in preds[name] if not p)
@@ -168,6 +224,22 @@ def main(argv: list[str] | None = None) -> None:
             f"| {name} | {f1['ws']:.3f} | {f1['aeb']:.3f} | {empty} "
             f"| {mean:.1f} / {median:.1f} | {ratio:.2f} |"
         )
+
+    from pipeline.fastextract import structural_blocks
+
+    fast = [structural_blocks(page.html) is not None for page in pages]
+    results["fast_path_pages"] = sum(fast)
+    print(f"\nstructural fast path: {sum(fast)} of {len(pages)} pages, trafilatura on the rest")
+    for label, taken in (("fast-path pages", True), ("the other pages", False)):
+        rows = [i for i, f in enumerate(fast) if f is taken]
+        for name in names[:3]:
+            f1 = summarise([score(pages[i].truth, preds[name][i], "ws") for i in rows], 0).f1
+            ms = statistics.fmean(cpu[name][i] for i in rows) * 1000 if rows else 0.0
+            print(f"  {label} ({len(rows)}), {name}: ws F1 {f1:.3f}, CPU {ms:.1f} ms/page")
+    if args.variants:
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        return
 
     split = stage_split(pages)
     results["stages"] = split

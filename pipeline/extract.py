@@ -1,7 +1,9 @@
 """Extraction: HTML in, a :class:`~core.document.Document` with its structure kept out.
 
 :func:`extract_html` is pure (trafilatura does the boilerplate removal; we keep its block structure:
-headings, paragraphs, list items, quotes). :class:`ExtractPipeline` is the thin Scrapy adapter: it runs
+headings, paragraphs, list items, quotes). A page that marks up its article body clearly gets its
+blocks from the structural fast path first (:mod:`pipeline.fastextract`, on lexbor), and
+trafilatura runs only where that is unsure. :class:`ExtractPipeline` is the thin Scrapy adapter: it runs
 the extraction off the reactor thread, drops pages without article text with a counted reason, and
 passes everything else on.
 
@@ -35,10 +37,11 @@ from typing import TYPE_CHECKING, Any
 import trafilatura
 from lxml import etree
 from trafilatura.settings import Document as TrafilaturaDocument
-from trafilatura.utils import load_html
+from trafilatura.utils import decode_file, load_html
 
 from core.document import Block, BlockKind, Document, clean_line
 from pipeline.dates import listed_date
+from pipeline.fastextract import structural_blocks
 from pipeline.metadata import page_metadata
 from pipeline.process_pool import ProcessPool, WorkerCrashed, WorkerTimedOut, default_processes
 from pipeline.settings import required
@@ -202,6 +205,32 @@ def complexity_problem(
     return None
 
 
+def _trafilatura_blocks(
+    tree: etree._Element, fast: bool, favor_precision: bool, favor_recall: bool
+) -> tuple[list[Block], int, bool] | None:
+    """trafilatura's main text as blocks, their link characters and whether a ``<h1>`` led."""
+    # No URL: trafilatura would only use it to make link targets absolute, which we never read
+    # (about a tenth of its time on link-rich pages); the text is the same.
+    result = trafilatura.bare_extraction(
+        tree,
+        with_metadata=False,
+        include_comments=False,
+        include_tables=True,
+        include_formatting=False,
+        include_links=True,
+        deduplicate=False,
+        fast=fast,
+        favor_precision=favor_precision,
+        favor_recall=favor_recall,
+    )
+    if not isinstance(result, TrafilaturaDocument) or result.body is None:
+        return None
+    first = next((child for child in result.body if isinstance(child.tag, str)), None)
+    leading_h1 = first is not None and first.tag == "head" and first.get("rend") == "h1"
+    blocks, link_chars = _blocks(result.body)
+    return blocks, link_chars, leading_h1
+
+
 def extract_html(
     html: str | bytes,
     url: str,
@@ -212,6 +241,7 @@ def extract_html(
     extensive_dates: bool = True,
     favor_precision: bool = False,
     favor_recall: bool = False,
+    structural: bool = True,
 ) -> Extraction:
     """Extract title, author, date, language, canonical URL and the structured main text.
 
@@ -220,6 +250,10 @@ def extract_html(
     trafilatura's (no fallback extractors); ``extensive_dates=False`` limits htmldate to the page's
     markup and metadata; ``favor_precision`` and ``favor_recall`` are trafilatura's. The pipeline
     uses none of them: each costs quality or CPU (``bench/cpu_per_page.py``).
+
+    With ``structural`` (the default) a page that marks up its article body clearly gets its
+    blocks from :func:`pipeline.fastextract.structural_blocks` (lexbor, a few ms) and trafilatura
+    runs only on the others (``bench/README.md``, "Structural extractor (issue 12)").
     """
     try:
         tree = load_html(html)
@@ -231,29 +265,25 @@ def extract_html(
     if problem:
         return Extraction(None, problem)
     language = _language(tree)
+    fast_path = None
+    if structural:
+        try:
+            fast_path = structural_blocks(html if isinstance(html, str) else decode_file(html))
+        except Exception as exc:  # unsure: trafilatura decides
+            logger.warning("structural extraction failed for %s: %r", url, exc)
     try:
         meta = page_metadata(tree, url, listed=listed, extensive_dates=extensive_dates)
-        result = trafilatura.bare_extraction(
-            tree,
-            url=url,
-            with_metadata=False,
-            include_comments=False,
-            include_tables=True,
-            include_formatting=False,
-            include_links=True,
-            deduplicate=False,
-            fast=fast,
-            favor_precision=favor_precision,
-            favor_recall=favor_recall,
-        )
+        if fast_path is not None:
+            blocks, link_chars = fast_path.blocks, fast_path.link_chars
+            leading_h1 = fast_path.leading_h1
+        else:
+            found = _trafilatura_blocks(tree, fast, favor_precision, favor_recall)
+            if found is None:
+                return Extraction(None, "empty")
+            blocks, link_chars, leading_h1 = found
     except Exception as exc:
         logger.warning("extraction failed for %s: %r", url, exc)
         return Extraction(None, f"error: {type(exc).__name__}")
-    if not isinstance(result, TrafilaturaDocument) or result.body is None:
-        return Extraction(None, "empty")
-    first = next((child for child in result.body if isinstance(child.tag, str)), None)
-    leading_h1 = first is not None and first.tag == "head" and first.get("rend") == "h1"
-    blocks, link_chars = _blocks(result.body)
     title = clean_line(meta.title) if meta.title else None
     # The article's own title heading is metadata, not body text: drop it so the same article
     # under another site's <title> has the same text (and hash).
