@@ -35,6 +35,7 @@ from pipeline.claims.pipeline import model_from, rules_from
 from pipeline.dedup.engine import NUM_PERM, SHINGLE
 from pipeline.dedup.minhash import MinHasher, Signature
 from pipeline.extract import Extraction, ExtractPipeline, extract_html
+from pipeline.page_kind import page_kind
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -83,9 +84,15 @@ def _scorer(scoring: Scoring) -> tuple[RuleSet, LinearModel]:
 
 
 def work_page(
-    html: str | bytes, url: str, min_chars: int, listed: str | None, scoring: Scoring
+    html: str | bytes,
+    url: str,
+    min_chars: int,
+    listed: str | None,
+    scoring: Scoring,
+    voice: str = "auto",
 ) -> PageWork:
-    """Extract ``html``; if it has article text, sign it for dedup and score its claims."""
+    """Extract ``html``; if it has article text, sign it for dedup and score its claims (with
+    the page kind of the source's ``voice``, or of the page's metadata: :mod:`pipeline.page_kind`)."""
     extraction = extract_html(html, url, min_chars=min_chars, listed=listed)
     document = extraction.document
     if document is None:
@@ -93,7 +100,8 @@ def work_page(
     signature = _hasher().sign(document.text)
     try:
         rules, model = _scorer(scoring)
-        score: ArticleScore | None = score_document(document, rules, model)
+        kind = page_kind(voice, html)
+        score: ArticleScore | None = score_document(document, rules, model, kind)
     except Exception:  # the score stage tries again in the crawl process and counts the error
         logger.exception("scoring failed in a worker for %s", url)
         score = None
@@ -127,7 +135,8 @@ class PageWorkPipeline(ExtractPipeline):
     def worker_call(
         self, item: Any, listed: str | None
     ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-        return work_page, (item.html, item.url, self.min_chars, listed, self.scoring)
+        args = (item.html, item.url, self.min_chars, listed, self.scoring)
+        return work_page, (*args, getattr(item, "voice", "auto"))
 
     def accept(self, item: Any, result: Any) -> Extraction:
         work: PageWork = result

@@ -1,0 +1,105 @@
+"""The page kind from what the crawl knows: a page's schema.org metadata, or the source's ``voice``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.page_kind import detect_kind, og_type, page_kind, schema_types
+from pipeline.page_work import Scoring, work_page
+
+BODY = (
+    "<h1>Garden notes for a wet spring</h1>"
+    + "".join(
+        f"<p>Paragraph {n} of our notes: the beds along the fence were dug over twice, the "
+        "compost turned, and the seedlings of beans and peas moved out under the cold frame "
+        "once the nights stayed mild enough for them.</p>"
+        for n in range(6)
+    )
+    + "<p>Our ginger root tea cures arthritis and relieves joint pain within days.</p>"
+)
+
+
+def page(head: str = "", body: str = BODY) -> str:
+    return f"<html><head><title>Garden notes</title>{head}</head><body><article>{body}</article></body></html>"
+
+
+def ld(data: object) -> str:
+    return f'<script type="application/ld+json">{json.dumps(data)}</script>'
+
+
+NEWS_LD = ld(
+    {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": "Council opens a new clinic",
+        "publisher": {"@type": "Organization", "name": "The Valley Courier"},
+    }
+)
+
+
+def test_news_article_json_ld_is_news() -> None:
+    html = page(NEWS_LD)
+    assert schema_types(html) == ["newsarticle", "organization"]
+    assert detect_kind(html) == "news"
+    assert detect_kind(html.encode()) == "news"
+
+
+def test_types_inside_a_graph_lists_and_nested_entities() -> None:
+    graph = ld(
+        {
+            "@context": "https://schema.org",
+            "@graph": [
+                {"@type": "WebSite", "name": "x"},
+                {"@type": ["WebPage", "MedicalWebPage"], "mainEntity": {"@type": "FAQPage"}},
+            ],
+        }
+    )
+    assert detect_kind(page(graph)) == "authority"
+    listed = ld([{"@type": "BreadcrumbList"}, {"@type": "schema:BlogPosting"}])
+    assert detect_kind(page(listed)) == "blog"
+    nested = ld(
+        {"@type": "WebPage", "mainEntity": {"@type": "Product", "offers": {"@type": "Offer"}}}
+    )
+    assert detect_kind(page(nested)) == "vendor"
+
+
+def test_microdata_and_og_type() -> None:
+    microdata = '<div itemscope itemtype="https://schema.org/ReportageNewsArticle"></div>'
+    assert detect_kind(page(body=microdata + BODY)) == "news"
+    product = '<meta property="og:type" content="product">'
+    assert og_type(page(product)) == "product"
+    assert detect_kind(page(product)) == "vendor"
+
+
+def test_generic_or_broken_metadata_declares_nothing() -> None:
+    generic = ld({"@type": "Article"}) + '<meta property="og:type" content="article">'
+    assert detect_kind(page(generic)) is None
+    broken = '<script type="application/ld+json">{"@type": "NewsArticle",</script>'
+    assert detect_kind(page(broken)) is None
+    assert detect_kind(page()) is None
+    assert detect_kind("") is None
+
+
+def test_news_wins_over_an_embedded_product() -> None:
+    both = ld({"@type": "NewsArticle", "about": {"@type": "Product", "name": "a kettle"}})
+    assert detect_kind(page(both)) == "news"
+
+
+def test_the_sources_voice_wins_over_the_page() -> None:
+    html = page(NEWS_LD)
+    assert page_kind("authority", html) == "authority"
+    assert page_kind("auto", html) == "news"
+    assert page_kind("auto", page()) is None
+
+
+@pytest.mark.parametrize(
+    ("voice", "head", "kind"),
+    [("auto", NEWS_LD, "news"), ("vendor", NEWS_LD, "vendor"), ("auto", "", None)],
+)
+def test_the_worker_scores_with_the_page_kind(voice: str, head: str, kind: str | None) -> None:
+    work = work_page(page(head), "https://example.org/notes", 200, None, Scoring(), voice)
+    assert work.score is not None
+    assert work.score.page_kind == kind
+    assert work.score.as_json()["page_kind"] == kind
