@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from core.db import make_engine, session_factory
+from core.models import CrawlRun
 from pipeline.page_kind import detect_kind, og_type, page_kind, schema_types
 from pipeline.page_work import Scoring, work_page
+from tests.conftest import Served, run_cli, write_config
 
 BODY = (
     "<h1>Garden notes for a wet spring</h1>"
@@ -103,3 +109,78 @@ def test_the_worker_scores_with_the_page_kind(voice: str, head: str, kind: str |
     assert work.score is not None
     assert work.score.page_kind == kind
     assert work.score.as_json()["page_kind"] == kind
+
+
+# --- the declared kind through the crawl and the command line ---------------------------------
+
+CLAIM = (
+    "Our CBD oil cures cancer, reverses diabetes and replaces insulin, and it is completely safe "
+    "for children."
+)
+
+
+def analyze_json(path: Path, *options: str) -> dict[str, Any]:
+    result = run_cli("analyze", "--json", *options, str(path))
+    assert result.returncode == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+@pytest.mark.slow
+def test_the_same_sentence_weighs_less_on_a_declared_authority_page(tmp_path: Path) -> None:
+    text = tmp_path / "page.txt"
+    text.write_text(f"CBD oil and children\n{CLAIM}\n")
+    vendor = analyze_json(text, "--kind", "vendor")
+    authority = analyze_json(text, "--kind", "authority")
+    undeclared = analyze_json(text)
+    assert (vendor["page_kind"], authority["page_kind"], undeclared["page_kind"]) == (
+        "vendor", "authority", None,
+    )  # fmt: skip
+    on_vendor, on_authority, plain = (
+        next(c for c in data["claims"] if c["sentence"] == CLAIM)
+        for data in (vendor, authority, undeclared)
+    )
+    assert on_authority["confidence"] < plain["confidence"] < on_vendor["confidence"]
+    shown = {f["feature"]: f["weight"] for f in on_authority["features"]}
+    assert shown["page_kind:reportive"] < 0 and shown["page_kind:authority"] < 0
+    assert any(f["feature"].startswith("page_kind:vendor") for f in on_vendor["features"])
+    assert not any(f["feature"].startswith("page_kind:") for f in plain["features"])
+
+
+@pytest.mark.slow
+def test_analyze_reads_a_news_article_json_ld(tmp_path: Path) -> None:
+    html = tmp_path / "story.html"
+    html.write_text(page(NEWS_LD))
+    assert analyze_json(html)["page_kind"] == "news"
+    assert analyze_json(html, "--kind", "vendor")["page_kind"] == "vendor"
+    bad = run_cli("analyze", "--json", "--kind", "shop", str(html))
+    assert bad.returncode == 2 and "'shop' is not one of" in bad.stderr
+
+
+@pytest.mark.slow
+def test_a_source_with_voice_authority_scores_its_pages_as_authority(
+    site: Served, tmp_path: Path
+) -> None:
+    db_url = f"sqlite:///{tmp_path / 'cw.db'}"
+    sitemap = site.url + "/robots.txt"
+    config = write_config(
+        tmp_path / "claimwatch.toml",
+        [
+            {
+                "name": "health-service",
+                "kind": "sitemap",
+                "start_urls": [sitemap],
+                "voice": "authority",
+            }
+        ],
+        db_url,
+    )
+    result = run_cli("--config", str(config), "crawl")
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(db_url)
+    with session_factory(engine)() as session:
+        run = session.scalars(select(CrawlRun)).one()
+    engine.dispose()
+    own = run.stats["source"]
+    assert own["score/page_kind/authority"] == own["store/inserted"] == 3
+    assert "score/page_kind/none" not in own

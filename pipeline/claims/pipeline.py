@@ -9,7 +9,8 @@ Stats: ``score/articles``, ``score/claims`` (claims found), ``score/band/<band>`
 ``score/rule/<id>`` (claims each rule contributed to), ``score/escalation/<flag>``,
 ``score/not_modified``, ``score/no_document``, ``score/error``, ``score/page_kind/<kind>`` (the
 page kind scoring read: the source's ``voice``, else the page's schema.org type or ``og:type``,
-:mod:`pipeline.page_kind`; ``none`` when neither tells), and the learned decision's part:
+:mod:`pipeline.page_kind`; ``none`` when neither tells; also per source), and the learned
+decision's part:
 ``score/model_only`` (claims the rules alone set aside or never fired on) and
 ``score/overruled`` (rule claims the learned decision did not keep), ``score/claims_dropped``
 (claims past the per-article cap, ``MAX_CLAIMS_PER_ARTICLE``); the band is also counted
@@ -110,6 +111,7 @@ class ScorePipeline:
         inc(f"score/band/{score.risk.band}")
         inc(f"source/{item.source}/score/band/{score.risk.band}")
         inc(f"score/page_kind/{score.page_kind or 'none'}")
+        inc(f"source/{item.source}/score/page_kind/{score.page_kind or 'none'}")
         for rule_id, count in score.rule_counts.items():
             inc(f"score/rule/{rule_id}", count)
         for flag in score.risk.escalations:
