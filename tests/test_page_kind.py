@@ -158,8 +158,9 @@ def test_analyze_reads_a_news_article_json_ld(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("processes", [None, 0], ids=["worker-processes", "crawl-process"])
 def test_a_source_with_voice_authority_scores_its_pages_as_authority(
-    site: Served, tmp_path: Path
+    site: Served, tmp_path: Path, processes: int | None
 ) -> None:
     db_url = f"sqlite:///{tmp_path / 'cw.db'}"
     sitemap = site.url + "/robots.txt"
@@ -174,6 +175,7 @@ def test_a_source_with_voice_authority_scores_its_pages_as_authority(
             }
         ],
         db_url,
+        crawl={} if processes is None else {"extract_processes": processes},
     )
     result = run_cli("--config", str(config), "crawl")
     assert result.returncode == 0, result.stderr
