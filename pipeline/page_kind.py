@@ -14,8 +14,9 @@ from, first found wins:
 
 Generic types (``Article``, ``WebPage``, ``FAQPage``, ``og:type = article``) say nothing about the
 voice and give no kind. The scan is a few regular expressions over the raw HTML and a JSON parse of
-each ``application/ld+json`` script (no tree is built), bounded by :data:`MAX_SCRIPTS` and
-:data:`MAX_SCRIPT_CHARS`; broken JSON is skipped.
+each ``application/ld+json`` script (no tree is built), bounded by :data:`MAX_SCRIPTS`,
+:data:`MAX_SCRIPT_CHARS`, :data:`MAX_NODES` and :data:`MAX_ITEMTYPES` (hostile pages cost time
+linear in their size); broken JSON is skipped.
 """
 
 from __future__ import annotations
@@ -65,13 +66,11 @@ PRIORITY: tuple[str, ...] = ("news", "authority", "vendor", "blog")
 MAX_SCRIPTS = 20
 MAX_SCRIPT_CHARS = 500_000
 MAX_NODES = 2_000  # JSON-LD nodes visited per page
+MAX_ITEMTYPES = 500  # microdata itemtype attributes read per page
 
-_LD_SCRIPT = re.compile(
-    r"<script\b[^>]*\btype\s*=\s*[\"']?application/ld\+json[^>]*>(.*?)</script\s*>",
-    re.IGNORECASE | re.DOTALL,
-)
+_LD_OPEN = re.compile(r"<script\b[^>]{0,300}?application/ld\+json[^>]{0,300}>", re.IGNORECASE)
 _ITEMTYPE = re.compile(r"itemtype\s*=\s*[\"']?([^\"'>]{1,500})", re.IGNORECASE)
-_META = re.compile(r"<meta\b[^>]{0,1000}>", re.IGNORECASE)
+_META = re.compile(r"<meta\b[^>]{0,1000}>\Z", re.IGNORECASE)
 _OG_TYPE = re.compile(r"\bproperty\s*=\s*[\"']og:type[\"']", re.IGNORECASE)
 _CONTENT = re.compile(r"\bcontent\s*=\s*[\"']([^\"']{0,100})[\"']", re.IGNORECASE)
 
@@ -111,10 +110,7 @@ def schema_types(html: str) -> list[str]:
     case, in page order, each once."""
     seen: dict[str, None] = {}
     budget = [MAX_NODES]
-    for number, match in enumerate(_LD_SCRIPT.finditer(html)):
-        if number >= MAX_SCRIPTS:
-            break
-        text = match.group(1).strip()
+    for text in _ld_scripts(html):
         if not text or len(text) > MAX_SCRIPT_CHARS:
             continue
         if text.startswith("<!--"):
@@ -129,12 +125,32 @@ def schema_types(html: str) -> list[str]:
     return list(seen)
 
 
+def _ld_scripts(html: str) -> Iterator[str]:
+    """The texts of the first :data:`MAX_SCRIPTS` ``application/ld+json`` scripts. Each script
+    ends at the next ``</script`` (found by ``str.find``; a page with none left ends the scan), so
+    the cost stays linear in the page however many openings it holds."""
+    position = 0
+    for _ in range(MAX_SCRIPTS):
+        match = _LD_OPEN.search(html, position)
+        if match is None:
+            return
+        end = html.find("</script", match.end())
+        if end < 0:
+            end = html.find("</SCRIPT", match.end())
+            if end < 0:
+                return
+        yield html[match.end() : end].strip()
+        position = end
+
+
 def _itemtypes(html: str) -> Iterator[str]:
     """Microdata ``itemtype`` values (the attribute name found by ``str.find``: a case-insensitive
     regular expression over a whole page of non-ASCII text is ten times slower)."""
+    budget = MAX_ITEMTYPES
     for spelling in ("itemtype", "ITEMTYPE", "itemType", "ItemType"):
         position = html.find(spelling)
-        while position >= 0:
+        while position >= 0 and budget > 0:
+            budget -= 1
             match = _ITEMTYPE.match(html, position)
             if match:
                 yield match.group(1)
@@ -143,11 +159,16 @@ def _itemtypes(html: str) -> Iterator[str]:
 
 def og_type(html: str) -> str | None:
     """The page's ``og:type`` (lower case), if it has one."""
-    for match in _META.finditer(html):
-        tag = match.group(0)
-        if _OG_TYPE.search(tag):
+    position = html.find("og:type")
+    for _ in range(MAX_SCRIPTS):
+        if position < 0:
+            return None
+        start, end = html.rfind("<", 0, position), html.find(">", position)
+        tag = html[start : end + 1] if start >= 0 and end >= 0 else ""
+        if _META.match(tag) and _OG_TYPE.search(tag):
             content = _CONTENT.search(tag)
             return content.group(1).strip().lower() if content else None
+        position = html.find("og:type", position + 7)
     return None
 
 

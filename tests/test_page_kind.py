@@ -86,6 +86,10 @@ def test_generic_or_broken_metadata_declares_nothing() -> None:
     assert detect_kind(page(broken)) is None
     assert detect_kind(page()) is None
     assert detect_kind("") is None
+    unclosed = '<script type="application/ld+json">{"@type": "NewsArticle"}' * 50
+    assert detect_kind(unclosed) is None
+    late = '<meta content="product" property="og:type">'  # attributes in either order
+    assert detect_kind(page(late)) == "vendor"
 
 
 def test_news_wins_over_an_embedded_product() -> None:
