@@ -17,6 +17,14 @@ run; they are not fitted here (they were hand-tuned on the first 13 articles, th
 3. **Articles** (``articles_dev.jsonl``): the band of each, by label and kind; an article whose units
    are in ``claims_dev.jsonl`` is scored by the fold model that did not see it.
 
+4. **Page kind** (``--page-kind``): the same CV with the page kind the crawl declares
+   (:mod:`pipeline.page_kind`) as a feature: today's model (no kind in training) beside the model
+   trained with a seeded half of its articles' kinds declared, scored with no kind declared, with
+   every article's kind declared from ``article_kind`` (a team that sets ``voice`` per source),
+   and with only the news and authority kinds declared (what schema.org realistically gives);
+   variants interleaved fold by fold is not needed (no timing), all in one run. Also the
+   schema.org types the detector finds on the 181 AEB pages' HTML.
+
 Targets (issue 10): unit F1 ≥ 0.85 with precision ≥ 0.85 and no batch below 0.75; mentions
 flagged ≤ 10 %; regulator-cited claims flagged ≥ 0.90. ``--show fp|fn|reg`` prints the misses of
 the cross-validated model (to the terminal only, for error analysis); ``--json FILE`` keeps the
@@ -39,7 +47,8 @@ from pipeline.claims import RuleSet, default_rules, load_rules, score_document
 from pipeline.claims.evaluation import Evaluation, cross_validate, evaluate
 from pipeline.claims.learned import LinearModel
 from pipeline.claims.training import group_folds, train
-from pipeline.claims.units import CATEGORY_ALIASES, by_article, read_units
+from pipeline.claims.units import CATEGORY_ALIASES, LabelledUnit, by_article, read_units
+from pipeline.page_kind import REPORTIVE, data_kind, detect_kind, og_type, schema_types
 
 EVAL = Path(__file__).resolve().parents[2] / "shared" / "eval"
 _EDITORIAL = re.compile(r"\[([A-Za-z])\]")  # the quoting convention "[C]onquers" -> "Conquers"
@@ -160,6 +169,87 @@ def show_units(evaluation: Evaluation, show: set[str]) -> None:
                   f"{unit.text[:160]}")  # fmt: skip
 
 
+def page_kind_report(
+    units: list[LabelledUnit], rules: RuleSet, folds: int, seed: int, share: float | None = None
+) -> Any:
+    """The CV figures with and without a declared page kind (see the module docstring, 4.)."""
+    kinds = {
+        article: kind
+        for article, rows in by_article(units).items()
+        if (kind := data_kind(rows[0].article_kind)) is not None
+    }
+    reportive = {article: kind for article, kind in kinds.items() if kind in REPORTIVE}
+    variants = {
+        "today (no kind in training), no kind declared": ({}, 0.0),
+        "kind feature, no kind declared": ({}, share),
+        "kind feature, every article's kind declared": (kinds, share),
+        "kind feature, news/authority declared only": (reportive, share),
+    }
+    if share is not None:  # a variant of the training share: today's row is the same as before
+        del variants["today (no kind in training), no kind declared"]
+    out: dict[str, Any] = {}
+    rows = []
+    for label, (declared, share) in variants.items():
+        extra = {} if share is None else {"declared_share": share}
+        evaluation, _ = cross_validate(units, rules, folds, seed, declared, **extra)
+        print_evaluation(f"{label} ({len(declared)} articles declared)", evaluation)
+        fp_kinds: Counter[str] = Counter(
+            p.unit.article_kind for p in evaluation.predictions if p.risky and not p.unit.risky
+        )
+        data = evaluation.as_json()
+        data["false_positives_by_kind"] = dict(fp_kinds.most_common())
+        out[label] = data
+        overall = evaluation.overall
+        fps = sum(fp_kinds.values())
+        reported = fp_kinds["news"] + fp_kinds["medical_authority"]
+        rows.append(
+            f"| {label} | {overall.precision:.3f} | {overall.recall:.3f} | {overall.f1:.3f} "
+            f"| {evaluation.mentions_flagged:.1%} | {fps} ({reported}) |"
+        )
+    full = train(units, rules, seed)  # the shipped share
+    regulator: dict[str, Any] = {}
+    for label, kind in (("no kind", None), ("declared vendor", "vendor")):
+        regulator[label] = regulator_flagged(rules, full, kind)
+        rows.append(f"| regulator-cited claims flagged, {label} | {regulator[label]:.3f} |")
+    out["regulator"] = regulator
+    print("page kind, as a table (P, R, F1, reported/negated flagged, FPs (news + authority)):")
+    print("\n".join(rows))
+    return out
+
+
+def regulator_flagged(rules: RuleSet, model: LinearModel, kind: str | None) -> float:
+    rows = read_jsonl(EVAL / "regulator_claims_dev.jsonl")
+    flagged = 0
+    for row in rows:
+        text = _EDITORIAL.sub(r"\1", " ".join(row["claim"].split()))
+        document = Document(blocks=(Block("paragraph", text),))
+        flagged += bool(score_document(document, rules, model, kind).claims)
+    return round(flagged / len(rows), 4)
+
+
+def aeb_kinds() -> dict[str, Any]:
+    """What the page-kind detector finds on the AEB pages' HTML (read in place)."""
+    import gzip
+
+    kinds: Counter[str] = Counter()
+    types: Counter[str] = Counter()
+    ogs: Counter[str] = Counter()
+    pages = sorted((EVAL / "aeb" / "html").glob("*.html.gz"))
+    spent = 0.0
+    for path in pages:
+        html = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+        started = time.process_time()
+        kinds[detect_kind(html) or "none"] += 1
+        spent += time.process_time() - started
+        types.update(schema_types(html))
+        ogs[og_type(html) or "none"] += 1
+    print(f"AEB pages ({len(pages)}): detected kinds {dict(kinds.most_common())}; "
+          f"{spent / max(1, len(pages)) * 1000:.2f} CPU-ms a page")  # fmt: skip
+    print(f"    schema.org types (pages): {dict(types.most_common(25))}")
+    print(f"    og:type: {dict(ogs.most_common())}")
+    return {"pages": len(pages), "kinds": dict(kinds), "types": dict(types), "og_type": dict(ogs)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rules", type=Path, help="rule file (default: the shipped rules)")
@@ -167,9 +257,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--show", action="append", default=[], choices=["fp", "fn", "reg", "all"])
     parser.add_argument("--json", type=Path, help="write the figures to this file")
+    parser.add_argument(
+        "--page-kind", action="store_true", help="only the page-kind comparison (section 4.)"
+    )
+    parser.add_argument(
+        "--declared-share",
+        type=float,
+        help="with --page-kind: the share of training articles whose kind is declared "
+        "(default: the shipped DECLARED_SHARE)",
+    )
     args = parser.parse_args(argv)
     rules = load_rules(args.rules) if args.rules else default_rules()
     units = read_units(EVAL / "claims_dev.jsonl")
+    if args.page_kind:
+        started = time.perf_counter()
+        kind_figures = {
+            "aeb": aeb_kinds(),
+            **page_kind_report(units, rules, args.folds, args.seed, args.declared_share),
+        }
+        print(f"({time.perf_counter() - started:.1f} s)")
+        if args.json:
+            args.json.write_text(json.dumps(kind_figures, indent=1) + "\n")
+        return 0
     started = time.perf_counter()
     print(f"rules {rules.version} sha256 {rules.sha256[:12]}; {len(units)} units, "
           f"{len(by_article(units))} articles; {args.folds}-fold CV by article, seed {args.seed}")  # fmt: skip

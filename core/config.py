@@ -79,6 +79,22 @@ class SourceKind(StrEnum):
     site = "site"
 
 
+class Voice(StrEnum):
+    """A source's page kind, its voice (``[[sources]] voice``): ``auto`` reads each page's own
+    metadata (schema.org types, ``og:type``); the others declare every page of the source to be of
+    that kind. The claim decision reads the kind as a feature, never as a switch
+    (``pipeline/page_kind.py``)."""
+
+    auto = "auto"
+    vendor = "vendor"  # shops, product and listing pages
+    blog = "blog"
+    news = "news"  # news, fact checks: pages that report claims
+    authority = "authority"  # medical authorities, health services, regulators
+    content_farm = "content_farm"
+    treatment_center = "treatment_center"
+    other = "other"  # forums, advice columns, anything else
+
+
 class Politeness(_Model):
     """Per-source overrides of the crawl-wide politeness settings."""
 
@@ -98,6 +114,15 @@ class Source(_Model):
     politeness: Politeness = Politeness()
     schedule: str | None = None  # overrides schedule.crawl for this source
     enabled: bool = True
+    voice: Voice = Voice.auto  # the page kind of the source's pages (see Voice)
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _voice(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().lower()
+            return "authority" if value == "medical_authority" else value
+        return value
 
     @field_validator("schedule")
     @classmethod

@@ -50,8 +50,9 @@ def analyze(
     resolve: Callable[[int], tuple[str, str] | None] | None = None,
     rules: RuleSet | None = None,
     model: LinearModel | None = None,
+    kind: str | None = None,
 ) -> dict[str, Any]:
-    """The ``analyze --json`` object for one input."""
+    """The ``analyze --json`` object for one input (``kind``: its declared page kind, if any)."""
     if document is None:
         return {
             "source": source,
@@ -72,5 +73,5 @@ def analyze(
         found = deduper.analyze(document, resolve=resolve, exclude_url=document.canonical_url)
         result.update(found.as_json())
     if rules is not None:
-        result.update(score_document(document, rules, model).as_json())
+        result.update(score_document(document, rules, model, kind).as_json())
     return result

@@ -43,6 +43,8 @@ class PageItem:
     last_modified: str | None = None
     sitemap_lastmod: str | None = None
     not_modified: bool = False
+    # the source's ``voice`` setting ("auto": the page's own metadata tells; pipeline/page_kind.py)
+    voice: str = "auto"
     # the exchange as sent and received, for the WARC records (pipeline/warc.py)
     method: str = "GET"
     protocol: str | None = None  # "HTTP/1.1"

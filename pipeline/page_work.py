@@ -46,6 +46,7 @@ from pipeline.dedup.engine import NUM_PERM, SHINGLE
 from pipeline.dedup.minhash import MinHasher, Signature
 from pipeline.extract import Extraction, ExtractPipeline, extract_html
 from pipeline.items import Capture, PageItem
+from pipeline.page_kind import page_kind
 from pipeline.warc import capture
 
 if TYPE_CHECKING:
@@ -99,9 +100,15 @@ def _scorer(scoring: Scoring) -> tuple[RuleSet, LinearModel]:
 
 
 def work_page(
-    html: str | bytes, url: str, min_chars: int, listed: str | None, scoring: Scoring
+    html: str | bytes,
+    url: str,
+    min_chars: int,
+    listed: str | None,
+    scoring: Scoring,
+    voice: str = "auto",
 ) -> PageWork:
-    """Extract ``html``; if it has article text, sign it for dedup and score its claims."""
+    """Extract ``html``; if it has article text, sign it for dedup and score its claims (with
+    the page kind of the source's ``voice``, or of the page's metadata: :mod:`pipeline.page_kind`)."""
     extraction = extract_html(html, url, min_chars=min_chars, listed=listed)
     document = extraction.document
     if document is None:
@@ -109,7 +116,8 @@ def work_page(
     signature = _hasher().sign(document.text)
     try:
         rules, model = _scorer(scoring)
-        score: ArticleScore | None = score_document(document, rules, model)
+        kind = page_kind(voice, html)
+        score: ArticleScore | None = score_document(document, rules, model, kind)
     except Exception:  # the score stage tries again in the crawl process and counts the error
         logger.exception("scoring failed in a worker for %s", url)
         score = None
@@ -131,7 +139,8 @@ def work_fetch(
     """:func:`work_page` on a fetched page sent as its body (``item.html`` empty, decoded here),
     and for a page with article text its :class:`~pipeline.items.Capture`."""
     assert item.encoding is not None
-    work = work_page(body_text(item.body, item.encoding), item.url, min_chars, listed, scoring)
+    html = body_text(item.body, item.encoding)
+    work = work_page(html, item.url, min_chars, listed, scoring, item.voice)
     if work.extraction.document is None:
         return work
     return replace(work, capture=capture(item, warc))
@@ -172,7 +181,8 @@ class PageWorkPipeline(ExtractPipeline):
         self, item: Any, listed: str | None
     ) -> tuple[Callable[..., Any], tuple[Any, ...]]:
         if item.encoding is None:  # not decoded by the spider: the text as it is
-            return work_page, (item.html, item.url, self.min_chars, listed, self.scoring)
+            args = (item.html, item.url, self.min_chars, listed, self.scoring)
+            return work_page, (*args, getattr(item, "voice", "auto"))
         sent = replace(item, html="")  # the page once: its bytes
         return work_fetch, (sent, self.min_chars, listed, self.scoring, self.warc)
 

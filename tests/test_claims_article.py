@@ -82,7 +82,8 @@ def test_template_article_outranks_news_about_the_same_substance() -> None:
 def test_as_json_contract() -> None:
     score = score_document(from_text(TEMPLATE_ARTICLE), RULES)
     data = score.as_json()
-    assert set(data) == {"claims", "risk", "scored_by"}
+    assert set(data) == {"claims", "risk", "scored_by", "page_kind"}
+    assert data["page_kind"] is None  # no kind declared
     assert data["scored_by"] == {"rules_sha256": RULES.sha256, "model_sha256": score.model_sha256}
     assert set(data["risk"]) == {"score", "band", "escalations"}
     types = {

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from core.config import ConfigError, load_config
+from crawler.scrapy_settings import claimwatch_settings
 from tests.conftest import run_cli
 
 STARTER = resources.files("claimwatch").joinpath("starter.toml").read_text("utf-8")
@@ -307,6 +308,12 @@ def test_toml_syntax_error(tmp_path: Path) -> None:
             id="bad-kind",
         ),
         pytest.param(
+            SOURCE + 'voice = "shop"\n',
+            "sources[0].voice",
+            "'auto', 'vendor', 'blog', 'news', 'authority'",
+            id="bad-voice",
+        ),
+        pytest.param(
             '[[sources]]\nname = "a"\nkind = "site"\nstart_urls = ["file:///etc/passwd"]\n',
             "sources[0].start_urls",
             "'file:///etc/passwd' is not an absolute http(s) URL",
@@ -503,3 +510,21 @@ def test_cli_init_refuses_to_overwrite_without_force(tmp_path: Path) -> None:
     forced = run_cli("init", "--path", str(target), "--force", cwd=tmp_path, timeout=60)
     assert forced.returncode == 0, forced.stderr
     assert target.read_text(encoding="utf-8") == STARTER
+
+
+def test_a_source_declares_its_voice(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "claimwatch.toml",
+        SOURCE + 'voice = "authority"\n'
+        '[[sources]]\nname = "b"\nkind = "feed"\nstart_urls = ["https://b.example/feed"]\n'
+        'voice = "Medical_Authority"\n'
+        '[[sources]]\nname = "c"\nkind = "feed"\nstart_urls = ["https://c.example/feed"]\n',
+    )
+    config = load_config(path, env={})
+    assert [source.voice.value for source in config.sources] == ["authority", "authority", "auto"]
+    settings = claimwatch_settings(config)
+    assert [s["voice"] for s in settings["CLAIMWATCH_SOURCES"]] == [
+        "authority",
+        "authority",
+        "auto",
+    ]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from claimwatch.cli.common import EX_CONFIG, EX_FAILURE, EX_OK, Context, fail, pass_ctx
-from core.config import Config
+from core.config import Config, Voice
 
 if TYPE_CHECKING:
     from pipeline.dedup.engine import Deduper
@@ -55,13 +55,20 @@ def read_input(name: str, config: Config) -> tuple[bytes, bool]:
 
 
 def run_analyze(
-    config: Config, inputs: Iterable[str], *, as_json: bool, excerpt: bool = False
+    config: Config,
+    inputs: Iterable[str],
+    *,
+    as_json: bool,
+    excerpt: bool = False,
+    voice: str = "auto",
 ) -> int:
-    """Analyse each input; return the exit code (1 when an input could not be read)."""
+    """Analyse each input; return the exit code (1 when an input could not be read). ``voice``
+    declares the inputs' page kind (``auto``: an HTML input's own metadata tells)."""
     from crawler.fetch import FetchError
     from pipeline.analysis import NO_MATCH, load_document
     from pipeline.analysis import analyze as analyze_document
     from pipeline.claims.pipeline import model_from_config, rules_from_config
+    from pipeline.page_kind import page_kind
 
     deduper, resolve = dedup_context(config)
     rules = rules_from_config(config)
@@ -81,9 +88,11 @@ def run_analyze(
         document, reason = load_document(name, content, is_html=is_html)
         if document is not None and excerpt:
             document = replace(document, meta={**document.meta, "excerpt": True})
+        kind = page_kind(voice, content if is_html else b"")
         result = analyze_document(
-            name, document, reason, deduper=deduper, resolve=resolve, rules=rules, model=model
-        )
+            name, document, reason, deduper=deduper, resolve=resolve, rules=rules, model=model,
+            kind=kind,
+        )  # fmt: skip
         if as_json:
             click.echo(json.dumps(result, ensure_ascii=False))
         else:
@@ -98,9 +107,20 @@ def run_analyze(
     is_flag=True,
     help="The inputs are excerpts that may stop mid-article (a list at the end may be cut short).",
 )
+@click.option(
+    "--kind",
+    "voice",
+    type=click.Choice([voice.value for voice in Voice]),
+    default=Voice.auto.value,
+    show_default=True,
+    help="The inputs' page kind, as a source's `voice` declares it (auto: an HTML input's "
+    "schema.org type or og:type tells; a feature of the claim decision, never a switch).",
+)
 @click.argument("inputs", nargs=-1, required=True)
 @pass_ctx
-def analyze(obj: Context, as_json: bool, excerpt: bool, inputs: tuple[str, ...]) -> None:
+def analyze(
+    obj: Context, as_json: bool, excerpt: bool, voice: str, inputs: tuple[str, ...]
+) -> None:
     """Run documents through the pipeline without storing them.
 
     Each input is a file (.html/.htm as HTML, anything else as plain text: one block per line,
@@ -112,7 +132,7 @@ def analyze(obj: Context, as_json: bool, excerpt: bool, inputs: tuple[str, ...])
     from pipeline.dedup.seeds import SeedError
 
     try:
-        code = run_analyze(obj.config, inputs, as_json=as_json, excerpt=excerpt)
+        code = run_analyze(obj.config, inputs, as_json=as_json, excerpt=excerpt, voice=voice)
     except SeedError as exc:
         fail(f"seeds: {exc}", EX_CONFIG)
     except (RuleError, ModelError) as exc:
@@ -144,6 +164,8 @@ def print_analysis(result: dict[str, Any]) -> None:
         flags = f", escalations: {', '.join(risk['escalations'])}" if risk["escalations"] else ""
         colour = {"priority": "red", "review": "yellow"}.get(risk["band"])
         click.secho(f"   risk {risk['score']:.0f}/100: {risk['band']}{flags}", fg=colour, bold=True)
+    if result.get("page_kind"):
+        click.echo(f"   page kind: {result['page_kind']}")
     claims = result.get("claims", [])
     offset = 0
     for block in result["blocks"]:

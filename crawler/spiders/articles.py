@@ -346,6 +346,7 @@ class ArticleSpider(Spider):
             etag=(header(b"ETag") or b"").decode("latin-1") or None,
             last_modified=(header(b"Last-Modified") or b"").decode("latin-1") or None,
             sitemap_lastmod=response.meta.get("lastmod"),
+            voice=source.voice.value,
             method=response.request.method if response.request else "GET",
             protocol=response.protocol,
             request_headers=header_pairs(response.request.headers if response.request else None),

@@ -39,7 +39,7 @@ from pipeline.claims.scoring import (
     ordered_categories,
 )
 from pipeline.claims.text import sentences
-from pipeline.claims.voice import VOICE_MIN_WORDS, Page, page_vocabulary
+from pipeline.claims.voice import VOICE_MIN_WORDS, Page, kind_features, page_vocabulary
 
 MAX_CLAIMS_PER_ARTICLE = 200  # kept per article, the highest-scoring, in reading order
 COMMERCIAL_REACH = 3  # sentences either side in which a buy link or coupon aggravates a claim
@@ -353,15 +353,16 @@ def _decide(
     article: _Article,
     rules: RuleSet,
     model: LinearModel,
+    kind: str | None = None,
 ) -> None:
     """The learned decision over every candidate unit, with the rules' verdicts as features."""
     candidates = [r.unit.sentence for r in results if r.candidate]
     learned = None
-    if model.voice is not None:
+    if model.voice is not None and kind is None:
         words = page_vocabulary(r.unit.sentence for r in results)
         if len(words) >= VOICE_MIN_WORDS:  # a quoted ad line has no voice to read
             learned = model.voice_probability(words)
-    page = Page.of(candidates, learned)
+    page = Page.of(candidates, learned, kind)
     vocabulary = model.ngram_vocabulary()
     for position, result in enumerate(results):
         if not result.candidate:
@@ -393,16 +394,19 @@ def _decide(
             result.claim = None
         if result.claim is not None:
             terms = tuple(model.explain(result.features))
+            if kind is not None:  # the declared kind is shown whenever it weighed
+                terms += tuple(model.explain(kind_features(result.features, terms), top=2))
             result.claim = replace(result.claim, confidence=confidence, features=terms)
 
 
 def analyse_document(
-    doc: Document, rules: RuleSet, model: LinearModel | None = None
+    doc: Document, rules: RuleSet, model: LinearModel | None = None, kind: str | None = None
 ) -> list[UnitResult]:
     """Every sentence with its firings, the judgement on them and the claim (if any).
 
     ``model`` is the learned decision (default: the shipped weights); with
-    :meth:`LinearModel.rules_only` the rules' verdict is final.
+    :meth:`LinearModel.rules_only` the rules' verdict is final. ``kind`` is the page kind the
+    crawl declares (:mod:`pipeline.page_kind`; ``None``: not known), a feature of the decision.
     """
     model = default_model() if model is None else model
     units = segment(doc, rules)
@@ -422,14 +426,20 @@ def analyse_document(
             UnitResult(unit, firings, judgement, claim, setting, candidate, None, {}, bool(claim))
         )
     if not model.passthrough:
-        _decide(results, settings, article, rules, model)
+        _decide(results, settings, article, rules, model, kind)
     return results
 
 
-def score_document(doc: Document, rules: RuleSet, model: LinearModel | None = None) -> ArticleScore:
-    """The claims of a document and its risk, with the hashes of the rules and the model."""
+def score_document(
+    doc: Document, rules: RuleSet, model: LinearModel | None = None, kind: str | None = None
+) -> ArticleScore:
+    """The claims of a document and its risk, with the hashes of the rules and the model.
+
+    ``kind`` is the page kind the crawl declares (the source's ``voice``, or the page's schema.org
+    type: :func:`pipeline.page_kind.page_kind`); the score carries it.
+    """
     model = default_model() if model is None else model
-    results = analyse_document(doc, rules, model)
+    results = analyse_document(doc, rules, model, kind)
     found = [result.claim for result in results if result.claim is not None]
     claims = tuple(found)
     if len(found) > MAX_CLAIMS_PER_ARTICLE:  # the risk is of them all; the top ones are kept
@@ -442,6 +452,7 @@ def score_document(doc: Document, rules: RuleSet, model: LinearModel | None = No
         rules_sha256=rules.sha256,
         rules_version=rules.version,
         model_sha256=model.sha256,
+        page_kind=kind,
         stats={
             "sentences": len(results),
             "claims": len(found),

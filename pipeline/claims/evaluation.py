@@ -11,7 +11,7 @@ alone). Each unit's verdict carries its *path* (:func:`verdict_path`) for error 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,13 @@ from pipeline.claims.article import analyse_document, is_final
 from pipeline.claims.learned import LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
 from pipeline.claims.results import UnitResult
-from pipeline.claims.training import check_trainable, examples_of, fit_examples, group_folds
+from pipeline.claims.training import (
+    DECLARED_SHARE,
+    check_trainable,
+    examples_of,
+    fit_examples,
+    group_folds,
+)
 from pipeline.claims.units import LabelledUnit, align, by_article, rebuild
 
 
@@ -57,11 +63,12 @@ def verdict_path(result: UnitResult | None, model: LinearModel) -> str:
 
 
 def predict_article(
-    units: Sequence[LabelledUnit], rules: RuleSet, model: LinearModel
+    units: Sequence[LabelledUnit], rules: RuleSet, model: LinearModel, kind: str | None = None
 ) -> list[Predicted]:
-    """Score one article end to end and read each labelled unit's verdict off the claims."""
+    """Score one article end to end (``kind``: the page kind declared for it, if any) and read
+    each labelled unit's verdict off the claims."""
     document, spans = rebuild(units)
-    results = analyse_document(document, rules, model)
+    results = analyse_document(document, rules, model, kind)
     speaking_for: list[list[UnitResult]] = [[] for _ in spans]  # each unit's covering sentences
     for result, covered in zip(
         results, align(spans, [(r.unit.start, r.unit.end) for r in results]), strict=True
@@ -197,9 +204,18 @@ class Evaluation:
 
 
 def cross_validate(
-    units: Sequence[LabelledUnit], rules: RuleSet, folds: int = 5, seed: int = 13
+    units: Sequence[LabelledUnit],
+    rules: RuleSet,
+    folds: int = 5,
+    seed: int = 13,
+    kinds: Mapping[str, str] | None = None,
+    declared_share: float = DECLARED_SHARE,
 ) -> tuple[Evaluation, list[LinearModel]]:
-    """Article-grouped k-fold: each fold scored by a model that never saw its articles."""
+    """Article-grouped k-fold: each fold scored by a model that never saw its articles.
+
+    ``kinds`` declares the page kind of the test articles it names (as a source's ``voice`` or a
+    page's schema.org type would); the others are scored without one. ``declared_share`` is the
+    share of training articles that see their kind declared (:data:`DECLARED_SHARE`)."""
     articles = by_article(units)
     examples = examples_of(articles, rules)
     check_trainable(examples)
@@ -208,10 +224,11 @@ def cross_validate(
     for fold in group_folds(list(articles), folds, seed):
         training = examples.without(fold)
         check_trainable(training)
-        model = fit_examples(training, seed)
+        model = fit_examples(training, seed, declared_share=declared_share)
         models.append(model)
         for article_id in sorted(fold):
-            for predicted in predict_article(articles[article_id], rules, model):
+            kind = (kinds or {}).get(article_id)
+            for predicted in predict_article(articles[article_id], rules, model, kind):
                 evaluation.add(predicted)
     return evaluation, models
 

@@ -22,7 +22,8 @@ can always be explained in the words of the rule file:
 - the page's voice, detected from the page itself (:mod:`pipeline.claims.voice`): the shares of its
   candidate sentences that report, attribute, rebut, cite studies or sell, and of first-person
   ("we", "our") and second-person ("you") sentences; ``voice:reportive×kept`` crosses it with
-  the rules' verdict. Voice is a feature, never a switch.
+  the rules' verdict; the page kind the crawl declares (``page_kind:<kind>``, crossed with the
+  verdict too) where it knows one. Voice is a feature, never a switch.
 - ``ng:<n-gram>``: word 1- to 3-grams of the sentence with lexicon phrases replaced by their slot
   (``<substance>``, ``<condition>``, ``<drug>``, ``<group>``), so "kratom eases withdrawal" and
   "kava eases anxiety" share ``<substance> eases <condition>``. Training keeps only the n-grams
@@ -54,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 from pipeline.claims.judge import effective_tier, is_genuine_question, rebuts
 from pipeline.claims.matcher import Sentence
 from pipeline.claims.results import Features, UnitResult
-from pipeline.claims.voice import Page, learned_voice_crosses
+from pipeline.claims.voice import Page, declared_kind_crosses, learned_voice_crosses
 
 if TYPE_CHECKING:
     from pipeline.claims.judge import Setting
@@ -375,6 +376,8 @@ def unit_features(
         out["voice:reportive×kept"] = page.voice.reportive
     if page.learned is not None:
         learned_voice_crosses(out, page.learned)
+    if page.declared is not None:
+        declared_kind_crosses(out, page.declared)
     if vocabulary is None:
         out.update(dict.fromkeys(grams_of(sentence, NGRAM), 1.0))
     else:

@@ -7,7 +7,10 @@ an item a worker process already scored (:mod:`pipeline.page_work`) is counted a
 
 Stats: ``score/articles``, ``score/claims`` (claims found), ``score/band/<band>``,
 ``score/rule/<id>`` (claims each rule contributed to), ``score/escalation/<flag>``,
-``score/not_modified``, ``score/no_document``, ``score/error``, and the learned decision's part:
+``score/not_modified``, ``score/no_document``, ``score/error``, ``score/page_kind/<kind>`` (the
+page kind scoring read: the source's ``voice``, else the page's schema.org type or ``og:type``,
+:mod:`pipeline.page_kind`; ``none`` when neither tells; also per source), and the learned
+decision's part:
 ``score/model_only`` (claims the rules alone set aside or never fired on) and
 ``score/overruled`` (rule claims the learned decision did not keep), ``score/claims_dropped``
 (claims past the per-article cap, ``MAX_CLAIMS_PER_ARTICLE``); the band is also counted
@@ -31,6 +34,7 @@ from pipeline.claims.article import score_document
 from pipeline.claims.learned import LinearModel, default_model, load_model
 from pipeline.claims.loader import load_rules
 from pipeline.claims.model import RuleSet
+from pipeline.page_kind import page_kind
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -106,6 +110,8 @@ class ScorePipeline:
         inc("score/claims", len(score.claims))
         inc(f"score/band/{score.risk.band}")
         inc(f"source/{item.source}/score/band/{score.risk.band}")
+        inc(f"score/page_kind/{score.page_kind or 'none'}")
+        inc(f"source/{item.source}/score/page_kind/{score.page_kind or 'none'}")
         for rule_id, count in score.rule_counts.items():
             inc(f"score/rule/{rule_id}", count)
         for flag in score.risk.escalations:
@@ -126,9 +132,11 @@ class ScorePipeline:
             self.count(item, item.score)
             return item
         loop = asyncio.get_running_loop()
+        voice, html = getattr(item, "voice", "auto"), getattr(item, "html", "")
         try:
             score = await loop.run_in_executor(
-                self.executor, lambda: score_document(document, self.rules, self.model)
+                self.executor,
+                lambda: score_document(document, self.rules, self.model, page_kind(voice, html)),
             )
         except Exception:  # a scoring bug must not lose the article: store it unscored
             logger.exception("scoring failed for %s", getattr(item, "url", "?"))

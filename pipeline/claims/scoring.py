@@ -118,12 +118,14 @@ class ArticleScore:
     rules_version: str = ""
     stats: dict[str, int] = field(default_factory=dict)
     model_sha256: str = ""  # the weights file of the learned decision ("" when rules only)
+    page_kind: str | None = None  # the page kind the crawl declared (pipeline/page_kind.py)
 
     def as_json(self) -> dict[str, Any]:
         return {
             "claims": [claim.as_json() for claim in self.claims],
             "risk": self.risk.as_json(),
             "scored_by": {"rules_sha256": self.rules_sha256, "model_sha256": self.model_sha256},
+            "page_kind": self.page_kind,
         }
 
     @property

@@ -31,12 +31,23 @@ from pipeline.claims.learned import Head, LinearModel
 from pipeline.claims.model import CATEGORIES, RuleSet
 from pipeline.claims.results import Features
 from pipeline.claims.units import LabelledUnit, align, by_article, rebuild
-from pipeline.claims.voice import VOICE_MIN_WORDS, learned_voice_crosses, page_words
+from pipeline.claims.voice import (
+    VOICE_MIN_WORDS,
+    declared_kind_crosses,
+    declared_voice,
+    learned_voice_crosses,
+    page_words,
+)
+from pipeline.page_kind import data_kind
 
 C_GRID = (0.02, 0.05, 0.15, 0.5)
 MIN_ARTICLES = 2
 MIN_ARTICLES_PER_CLASS = 2  # articles with risky, and with other, candidate sentences
 REPORTIVE_KINDS = frozenset({"news", "medical_authority"})  # pages that report on claims
+# The share of training articles (of a known kind) that see their kind declared, as the crawl
+# declares it (a source's ``voice``, a page's schema.org type); the others do not, so one model
+# scores pages with and without a declared kind. Drawn per article, seeded.
+DECLARED_SHARE = 0.5
 VOICE_C = 1.0
 VOICE_MIN_ARTICLES = 3  # a page word must occur on this many training pages
 MENTION_WEIGHT = 1.0  # reported, negated or warned-against claims weigh as much as any other unit
@@ -65,6 +76,7 @@ class Page:
     article: str
     words: Features
     reportive: bool | None
+    kind: str | None = None  # the page kind (pipeline.page_kind) of the unit file's article_kind
 
 
 class Corpus(list[Example]):
@@ -94,6 +106,7 @@ def examples_of(articles: dict[str, list[LabelledUnit]], rules: RuleSet) -> Corp
             article_id,
             page_words(r.unit.sentence for r in results),
             None if kind == "unknown" else kind in REPORTIVE_KINDS,
+            data_kind(kind),
         )
         mapping = align(spans, [(r.unit.start, r.unit.end) for r in results])
         for result, covered in zip(results, mapping, strict=True):
@@ -237,16 +250,35 @@ def out_of_fold_voice(pages: dict[str, Page], seed: int) -> dict[str, float]:
     return out
 
 
-def with_voice(examples: Corpus, seed: int) -> tuple[Corpus, Head | None]:
-    """The examples with their page's out-of-fold learned voice, and the voice head on all."""
+def declared_articles(pages: dict[str, Page], share: float, seed: int) -> dict[str, str]:
+    """The articles whose kind training declares (a seeded ``share`` of those of a known kind)."""
+    draw = random.Random(seed)
+    out: dict[str, str] = {}
+    for article in sorted(pages):
+        kind = pages[article].kind
+        if draw.random() < share and kind is not None:
+            out[article] = kind
+    return out
+
+
+def with_voice(
+    examples: Corpus, seed: int, declared_share: float = DECLARED_SHARE
+) -> tuple[Corpus, Head | None]:
+    """The examples with their page's out-of-fold learned voice, or for a seeded share of the
+    articles their declared kind instead, and the voice head on all."""
     head = fit_voice(list(examples.pages.values()), seed)
-    if head is None:
+    declared = declared_articles(examples.pages, declared_share, seed)
+    if head is None and not declared:
         return examples, None
-    voice = out_of_fold_voice(examples.pages, seed)
+    voice = out_of_fold_voice(examples.pages, seed) if head is not None else {}
     augmented = Corpus(pages=examples.pages)
     for example in examples:
         features = dict(example.features)
-        if len(examples.pages[example.article].words) >= VOICE_MIN_WORDS:
+        kind = declared.get(example.article)
+        if kind is not None:
+            learned_voice_crosses(features, declared_voice(kind))
+            declared_kind_crosses(features, kind)
+        elif head is not None and len(examples.pages[example.article].words) >= VOICE_MIN_WORDS:
             learned_voice_crosses(features, voice[example.article])
         augmented.append(
             Example(example.article, features, example.risky, example.categories, example.weight)
@@ -255,10 +287,14 @@ def with_voice(examples: Corpus, seed: int) -> tuple[Corpus, Head | None]:
 
 
 def fit_examples(
-    examples: Corpus, seed: int = 13, c: float | None = None, threshold: float | None = None
+    examples: Corpus,
+    seed: int = 13,
+    c: float | None = None,
+    threshold: float | None = None,
+    declared_share: float = DECLARED_SHARE,
 ) -> LinearModel:
     """A model from labelled examples (C and threshold chosen by inner CV unless given)."""
-    examples, voice = with_voice(examples, seed)
+    examples, voice = with_voice(examples, seed, declared_share)
     inner_f1 = None
     if c is None or threshold is None:
         c, threshold, inner_f1 = _select(examples, seed)
@@ -288,6 +324,7 @@ def fit_examples(
             "inner_cv_f1": None if inner_f1 is None else round(float(inner_f1), 4),
             "seed": seed,
             "min_articles": MIN_ARTICLES,
+            "declared_share": declared_share,
         },
     )
 

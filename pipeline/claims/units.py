@@ -10,7 +10,8 @@ Required: ``article_id`` (string), ``sentence_index`` (int, the order in the art
 ``sentence`` (string), ``risky`` (bool). Optional: ``unit_type`` (``sentence``, ``fragment``,
 ``heading`` or ``list_item``; default ``sentence``), ``categories`` (list of category names),
 ``mentions`` (list: claims the unit reports, negates or warns against), ``batch`` and
-``article_kind`` (strings used to break figures down). Other keys are kept and ignored.
+``article_kind`` (strings used to break figures down; ``article_kind`` also teaches the page-voice
+head and the declared page kind, :mod:`pipeline.page_kind`). Other keys are kept and ignored.
 
 :func:`rebuild` turns one article's units into a :class:`~core.document.Document`, so the
 scorer segments and reads them in article context exactly as it reads a crawled page: a heading

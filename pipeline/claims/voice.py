@@ -11,7 +11,12 @@ the opposite. Two estimates reach every candidate sentence as features
   see :mod:`pipeline.claims.learned`) estimating the probability that the page reports on claims
   (news, fact check, medical authority) rather than makes them, crossed with the rules' verdict
   (:func:`learned_voice_crosses`). A page of fewer than :data:`VOICE_MIN_WORDS` distinct words (a
-  quoted ad line) has no voice to read.
+  quoted ad line) has no voice to read;
+- the declared page kind (:mod:`pipeline.page_kind`: the source's ``voice`` setting or the page's
+  schema.org type), when the crawl knows one: ``page_kind:<kind>`` and, for the kinds that report
+  on claims (news, authority), ``page_kind:reportive``, each crossed with the rules' verdict
+  (:func:`declared_kind_crosses`). A page with a declared kind reads its learned voice as known
+  (1 for a reportive kind, 0 for another) instead of estimating it from its words.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from dataclasses import dataclass
 
 from pipeline.claims.matcher import Sentence
 from pipeline.claims.results import Features
+from pipeline.page_kind import REPORTIVE
 
 FIRST_PERSON = frozenset({"we", "our", "us", "ours"})
 SECOND_PERSON = frozenset({"you", "your", "yours"})
 VOICE_CUES = ("report", "attribution", "rebuttal", "study_report", "commercial", "product_ref")
 PAGE_WORD = "pw:"
+KIND_PREFIX = "page_kind:"
 VOICE_MIN_WORDS = 60  # distinct words a page needs before its learned voice is read
 
 
@@ -63,14 +70,20 @@ class Page:
     voice: PageVoice
     features: Features
     learned: float | None = None
+    declared: str | None = None  # the page kind the crawl knows (pipeline.page_kind)
 
     @classmethod
-    def of(cls, sentences: Sequence[Sentence], learned: float | None = None) -> Page:
+    def of(
+        cls, sentences: Sequence[Sentence], learned: float | None = None,
+        declared: str | None = None,
+    ) -> Page:  # fmt: skip
         voice = page_voice(sentences)
         features = voice.features()
+        if declared is not None:
+            learned = declared_voice(declared)
         if learned is not None:
             features["voice:learned"] = learned
-        return cls(voice, features, learned)
+        return cls(voice, features, learned, declared)
 
 
 def page_vocabulary(sentences: Iterable[Sentence]) -> set[str]:
@@ -96,6 +109,35 @@ def learned_voice_crosses(features: Features, learned: float) -> None:
         features["voice:learned×fired"] = learned
     else:
         features["voice:learned×unfired"] = learned
+
+
+def declared_voice(kind: str) -> float:
+    """The learned page voice a declared kind stands for: 1 for a page that reports on claims."""
+    return 1.0 if kind in REPORTIVE else 0.0
+
+
+def declared_kind_crosses(features: Features, kind: str) -> None:
+    """The declared page kind as features, crossed with the rules' verdict on the unit."""
+    names = [f"{KIND_PREFIX}{kind}"]
+    if kind in REPORTIVE:
+        names.append(f"{KIND_PREFIX}reportive")
+    fired = any(name.startswith("fire:") for name in features)
+    kept = "kept" in features
+    for name in names:
+        features[name] = 1.0
+        features[f"{name}×{'fired' if fired else 'unfired'}"] = 1.0
+        if kept:
+            features[f"{name}×kept"] = 1.0
+
+
+def kind_features(features: Features, shown: Iterable[tuple[str, float]]) -> Features:
+    """The declared-kind features of a unit that an explanation does not show yet."""
+    skip = {name for name, _ in shown}
+    return {
+        name: value
+        for name, value in features.items()
+        if name.startswith(KIND_PREFIX) and name not in skip
+    }
 
 
 def page_voice(sentences: Sequence[Sentence]) -> PageVoice:
