@@ -43,7 +43,13 @@ from core.document import Block, BlockKind, Document, clean_line
 from pipeline.dates import listed_date
 from pipeline.fastextract import structural_blocks
 from pipeline.metadata import page_metadata
-from pipeline.process_pool import ProcessPool, WorkerCrashed, WorkerTimedOut, default_processes
+from pipeline.process_pool import (
+    ProcessPool,
+    Warm,
+    WorkerCrashed,
+    WorkerTimedOut,
+    default_processes,
+)
 from pipeline.settings import required
 from pipeline.urls import canonical_url, same_site
 
@@ -317,6 +323,20 @@ def extract_html(
     return Extraction(document)
 
 
+WARM_PAGE = (
+    "<html><head><title>Warm-up</title><meta name='author' content='A. Writer'></head><body>"
+    "<article><h1>Warm-up</h1>"
+    + "<p>A paragraph of plain words to extract, once. </p>" * 8
+    + "</article></body></html>"
+)
+
+
+def warm_extraction(min_chars: int) -> None:
+    """In a new worker process: one extraction of a small page of our own, so the parsers'
+    lazily built tables are in place before the first page's time limit starts."""
+    extract_html(WARM_PAGE, "https://warm-up.invalid/", min_chars=min_chars, listed=None)
+
+
 def _extract_in_worker(html: str, url: str, min_chars: int, listed: str | None) -> Extraction:
     return extract_html(html, url, min_chars=min_chars, listed=listed)
 
@@ -340,10 +360,12 @@ class ExtractPipeline:
         min_chars: int,
         processes: int = 0,
         timeout_s: float | None = None,
+        warm: Warm | None = None,
     ) -> None:
         self.stats = stats
         self.min_chars = min_chars
-        self.pool = ProcessPool(processes, timeout_s) if processes > 0 else None
+        warm = warm or (warm_extraction, (min_chars,))
+        self.pool = ProcessPool(processes, timeout_s, warm) if processes > 0 else None
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="extract")
 
     @classmethod

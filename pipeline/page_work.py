@@ -44,7 +44,7 @@ from pipeline.claims.article import score_document
 from pipeline.claims.pipeline import model_from, rules_from
 from pipeline.dedup.engine import NUM_PERM, SHINGLE
 from pipeline.dedup.minhash import MinHasher, Signature
-from pipeline.extract import Extraction, ExtractPipeline, extract_html
+from pipeline.extract import WARM_PAGE, Extraction, ExtractPipeline, extract_html
 from pipeline.items import Capture, PageItem
 from pipeline.page_kind import page_kind
 from pipeline.warc import capture
@@ -124,6 +124,14 @@ def work_page(
     return PageWork(extraction, signature, score)
 
 
+def warm_page_work(scoring: Scoring) -> None:
+    """In a new worker process: load the rules, the model and the hasher and work one small page
+    of our own, so none of it counts against the first real page's time limit."""
+    _hasher()
+    _scorer(scoring)
+    work_page(WARM_PAGE, "https://warm-up.invalid/", 1, None, scoring)
+
+
 def body_text(body: bytes, encoding: str) -> str:
     """The page's text as the spider decoded it (``item.html``): Scrapy's ``TextResponse.text``
     for the encoding Scrapy found (a byte order mark first), or for the spider's windows-1252
@@ -158,8 +166,9 @@ class PageWorkPipeline(ExtractPipeline):
         timeout_s: float | None = None,
         warc: bool = False,
     ) -> None:
-        super().__init__(stats, min_chars, processes, timeout_s)
-        self.scoring = scoring or Scoring()
+        scoring = scoring or Scoring()
+        super().__init__(stats, min_chars, processes, timeout_s, (warm_page_work, (scoring,)))
+        self.scoring = scoring
         self.warc = warc
 
     @classmethod

@@ -9,7 +9,9 @@ replacements. Each caller awaits its own result, so items keep their order throu
 Workers start on the first call, so a crawl that extracts nothing starts none.
 
 With ``time_limit_s``, a call that runs longer than that in its worker (counted from the moment
-the worker starts it, so neither the wait for a free worker nor a new worker's start-up counts)
+the worker starts it, so neither the wait for a free worker nor a new worker's start-up counts;
+``warm``, a module-level function and its arguments, runs in each new worker before its first
+call, so what a first call would load (rules, a model, a parser's tables) does not count either)
 has its worker killed (SIGKILL) and raises :class:`WorkerTimedOut`; it is not tried again. Killing
 a worker breaks the pool like any other death: the pool is replaced and the other calls that were
 in it are tried again on the new one. At most two calls per worker are handed to the pool at
@@ -36,6 +38,7 @@ TRIES = 2  # the first try and one retry on a fresh pool
 CALLS_PER_WORKER = 2  # handed to the pool at once: one running and one waiting
 WATCH_S = 0.1  # how often a call that has not started yet is looked at
 T = TypeVar("T")
+Warm = tuple[Callable[..., object], tuple[Any, ...]]
 
 # In a worker: the shared slots its calls report their start in (set by _init_worker).
 _slots: Any = None
@@ -57,9 +60,15 @@ def default_processes() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _init_worker(slots: Any) -> None:
+def _init_worker(slots: Any, warm: Warm | None) -> None:
     global _slots
     _slots = slots
+    if warm is not None:
+        function, args = warm
+        try:
+            function(*args)
+        except Exception:  # the calls themselves will fail, and say why, where they are counted
+            logger.exception("warming up a worker process failed")
 
 
 def _started(slot: int, function: Callable[..., T], args: Any, kwargs: Any) -> T:
@@ -72,13 +81,16 @@ def _started(slot: int, function: Callable[..., T], args: Any, kwargs: Any) -> T
 class ProcessPool:
     """A replaceable pool of spawned workers, with an optional time limit per call."""
 
-    def __init__(self, processes: int, time_limit_s: float | None = None) -> None:
+    def __init__(
+        self, processes: int, time_limit_s: float | None = None, warm: Warm | None = None
+    ) -> None:
         if processes < 1:
             raise ValueError(f"processes must be at least 1, not {processes}")
         if time_limit_s is not None and time_limit_s <= 0:
             raise ValueError(f"time_limit_s must be positive, not {time_limit_s}")
         self.processes = processes
         self.time_limit_s = time_limit_s
+        self.warm = warm
         self.restarts = 0
         self.timeouts = 0
         self._context = multiprocessing.get_context("spawn")
@@ -94,7 +106,7 @@ class ProcessPool:
             max_workers=self.processes,
             mp_context=self._context,
             initializer=_init_worker,
-            initargs=(self._slots,),
+            initargs=(self._slots, self.warm),
         )
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:

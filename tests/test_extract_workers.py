@@ -102,6 +102,49 @@ def nap(n: int) -> int:
     return n
 
 
+_warmed: list[str] = []
+
+
+def slow_warm_up(tag: str) -> None:
+    time.sleep(1.5)  # longer than the limit below: a model, rules and parser tables loading
+    _warmed.append(tag)
+
+
+def warmed_tags(n: int) -> list[str]:
+    return [*_warmed, str(n)]
+
+
+def broken_warm_up() -> None:
+    raise RuntimeError("the rules file is gone")
+
+
+def test_a_workers_warm_up_runs_before_its_first_call_and_does_not_count_against_the_limit() -> (
+    None
+):
+    async def main() -> tuple[list[list[str]], int]:
+        pool = ProcessPool(2, time_limit_s=1.0, warm=(slow_warm_up, ("rules",)))
+        try:
+            calls = [asyncio.ensure_future(pool.run(warmed_tags, n)) for n in range(4)]
+            return list(await asyncio.gather(*calls)), pool.timeouts
+        finally:
+            pool.shutdown()
+
+    results, timeouts = asyncio.run(main())
+    assert results == [["rules", str(n)] for n in range(4)]  # each worker warmed once, first
+    assert timeouts == 0
+
+
+def test_a_failing_warm_up_leaves_the_pool_working() -> None:
+    async def main() -> int:
+        pool = ProcessPool(1, warm=(broken_warm_up, ()))
+        try:
+            return await pool.run(square, 5)
+        finally:
+            pool.shutdown()
+
+    assert asyncio.run(main()) == 25
+
+
 def test_the_time_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="time_limit_s must be positive"):
         ProcessPool(1, time_limit_s=0)
