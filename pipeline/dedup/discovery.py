@@ -62,6 +62,9 @@ ASSOCIATION = 2.0  # shared phrases meet elsewhere this many times more often th
 ASSOCIATION_MIN = 1  # ... and in at least this many other articles
 TOGETHER_PASSAGES = 2  # separate passages of a link that must hold such phrases
 ASSOCIATION_SCAN = 12  # the pair's rarest shared phrases checked for that
+GROW = 5
+SET_SHARE = 0.5
+OWN_SHARE = 0.2  # a group holding this share of a phrase's users or more owns it
 PHRASE_SAMPLE = 50  # members read for a candidate's evidence phrases
 
 
@@ -213,12 +216,16 @@ def _jaccard(a: _Text, b: _Text) -> float:
 
 
 def _passages(text: _Text, grams: npt.NDArray[np.int64]) -> int:
-    """How many separate passages of the text the shared ``grams`` cover: a quoted sentence is
-    one passage however many 4-grams it holds."""
+    """How many separate passages of the text the shared ``grams`` cover, each with a phrase of
+    its own: a quoted sentence is one passage however many 4-grams it holds, and a common
+    phrase the text uses three times counts once (passages that repeat an earlier one's phrases
+    add nothing)."""
     hits = np.flatnonzero(np.isin(text.seq, grams) & (text.seq != 0))
     if hits.size == 0:
         return 0
-    return 1 + int(np.count_nonzero(np.diff(hits) > 4))
+    passage = np.r_[0, np.cumsum(np.diff(hits) > 4)]
+    _, first = np.unique(text.seq[hits], return_index=True)  # each gram's first place
+    return int(np.unique(passage[first]).size)
 
 
 def _signatures(sets: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.uint64]:
@@ -306,6 +313,120 @@ class _Postings:
         return np.array(sorted(keep), dtype=np.int64)
 
 
+class _Group:
+    """The linking phrases of some articles: each phrase, how many of them use it, and whether
+    it is theirs (they hold at least half of its users among all the structured articles)."""
+
+    def __init__(
+        self,
+        members: list[int],
+        kept: dict[int, npt.NDArray[np.int64]],
+        users: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    ) -> None:
+        arrays = [kept[i] for i in members]
+        self.flat = np.concatenate(arrays)
+        self.owners = np.repeat(np.arange(len(members)), [a.size for a in arrays])
+        self.values, self.inverse, self.counts = np.unique(
+            self.flat, return_inverse=True, return_counts=True
+        )
+        everywhere = users[1][np.searchsorted(users[0], self.values)]
+        self.own = self.counts >= OWN_SHARE * everywhere
+
+    def holding(
+        self,
+        members: list[int],
+        texts: dict[int, _Text],
+        phrases: npt.NDArray[np.int64],
+        least: int,
+    ) -> list[int]:
+        """The members that hold ``phrases`` in at least ``least`` separate passages."""
+        held = np.bincount(self.owners[np.isin(self.flat, phrases)], minlength=len(members))
+        return [
+            members[k]
+            for k in np.flatnonzero(held >= least).tolist()
+            if _passages(texts[members[k]], phrases) >= least
+        ]
+
+
+def _sets(
+    members: list[int],
+    kept: dict[int, npt.NDArray[np.int64]],
+    texts: dict[int, _Text],
+    users: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    min_shared: int,
+    min_articles: int,
+) -> list[npt.NDArray[np.int64]]:
+    """The strict phrase sets of a group: the phrase most of its members use (theirs) is a seed;
+    its set is the group's phrases that at least half of the seed's users also use; the set
+    counts when ``min_articles`` members hold it in ``min_shared`` passages. Those are taken
+    out and the next seed is tried on the rest. Seeds most used first, ties by hash."""
+    remaining = list(members)
+    out: list[npt.NDArray[np.int64]] = []
+    tried = np.zeros(0, dtype=np.int64)
+    group: _Group | None = None
+    while len(remaining) >= min_articles:
+        if group is None:
+            group = _Group(remaining, kept, users)
+        open_counts = np.where(group.own & ~np.isin(group.values, tried), group.counts, 0)
+        seed = int(np.argmax(open_counts))  # the most used, the smallest hash of those
+        if open_counts[seed] < min_articles:
+            break
+        readers = np.unique(group.owners[group.inverse == seed])
+        at = np.isin(group.owners, readers)
+        together = np.bincount(group.inverse[at], minlength=group.values.size)
+        phrases = group.values[(2 * together >= readers.size) & group.own]
+        tried = np.union1d(tried, phrases)
+        family = group.holding(remaining, texts, phrases, min_shared)
+        if len(family) >= min_articles:
+            out.append(phrases)
+            taken = set(family)
+            remaining = [i for i in remaining if i not in taken]
+            group = None
+    return out
+
+
+def _cohesive(
+    members: list[int],
+    kept: dict[int, npt.NDArray[np.int64]],
+    texts: dict[int, _Text],
+    users: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
+    min_shared: int,
+    min_articles: int,
+) -> list[list[int]]:
+    """The families a linked group holds.
+
+    Links chain: a few spurious ones (two unrelated pages that share common phrases) join
+    families to each other and to ordinary pages. So the group's own phrases are the ones that
+    :data:`MIN_ARTICLES` of its members use and that are theirs (the group holds at least half
+    of the phrase's users: a common phrase, used all over the corpus, is nobody's); a member
+    stays only if it holds its group's own phrases in ``min_shared`` separate passages, and this
+    is repeated until no member goes (a chain of pages that each share common phrases with the
+    next goes entirely). What is left is split when it holds more than one strict phrase set
+    (:func:`_sets`: two families joined by a link or a page that has both): each member goes
+    with the set it holds in the most passages. A real template spun page by page, whose
+    members share a few of many phrases each, has one set or none and stays whole."""
+    group = list(members)
+    while len(group) >= min_articles:
+        stats = _Group(group, kept, users)
+        own = stats.values[(stats.counts >= 2) & stats.own]
+        keep = stats.holding(group, texts, own, min_shared)
+        if len(keep) == len(group):
+            break
+        group = keep
+    if len(group) < min_articles:
+        return []
+    sets = _sets(group, kept, texts, users, min_shared, min_articles)
+    if not sets:
+        return []  # pages that each share something with another, no set that several share
+    if len(sets) == 1:
+        return [group]
+    parts: list[list[int]] = [[] for _ in sets]
+    for i in group:
+        held = [_passages(texts[i], phrases) for phrases in sets]
+        parts[held.index(max(held))].append(i)
+    return [part for part in parts if len(part) >= min_articles]
+
+
 def site_of(url: str) -> str:
     host = urlsplit(url).hostname or url
     return host.removeprefix("www.")
@@ -336,6 +457,7 @@ def candidates(
     values, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
     useful = (counts >= 2) & (counts <= common)
     linking = values[useful]
+    users = (linking, counts[useful])  # each linking phrase and how many articles use it
     pieces = np.split(useful[inverse], np.cumsum([f.size for f in frees])[:-1]) if frees else []
     kept_all = {i: f[m] for i, f, m in zip(structured, frees, pieces, strict=True)}
     # an article sharing fewer phrases than a link needs with anybody links nothing
@@ -371,7 +493,13 @@ def candidates(
         groups.setdefault(find(i), []).append(i)
     out: list[Candidate] = []
     linking_set = set(linking.tolist())
-    for members in groups.values():
+    cohesive = [
+        part
+        for members in groups.values()
+        if len(members) >= min_articles
+        for part in _cohesive(members, kept_all, texts, users, min_shared, min_articles)
+    ]
+    for members in cohesive:
         keys = [articles[i][0] for i in members]
         sites = sorted({site_of(k) for k in keys})
         if len(members) < min_articles or len(sites) < min_sites:
