@@ -31,6 +31,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from core.document import Document, from_text
 from pipeline.dedup.discovery import Candidate, candidates, site_of
@@ -43,7 +44,8 @@ from dedup_discovery_legacy import candidates as legacy_candidates  # noqa: E402
 from dedup_discovery_union import candidates as union_candidates  # noqa: E402
 from dedup_week import week  # noqa: E402
 
-Finder = Callable[[Sequence[tuple[str, Document]]], list[Candidate]]
+# the baselines in bench/ have their own copy of the Candidate class
+Finder = Callable[[Sequence[tuple[str, Document]]], list[Any]]
 
 
 def dev(path: Path) -> tuple[list[tuple[str, Document]], dict[str, str]]:

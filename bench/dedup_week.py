@@ -88,8 +88,9 @@ zo zu an en in on ar er ir or al el il ol""".split()
 
 def _zipf(n: int, s: float) -> npt.NDArray[np.float64]:
     """The cumulative distribution of ranks 1..n with weights 1/rank**s."""
-    weights = 1 / np.arange(1, n + 1) ** s
-    return np.cumsum(weights) / weights.sum()
+    weights = 1 / np.arange(1, n + 1, dtype=np.float64) ** s
+    cdf: npt.NDArray[np.float64] = np.cumsum(weights) / weights.sum()
+    return cdf
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ Two articles are linked when they share the template's fingerprint and not its t
   passages of the text (one shared quotation is one passage, however long), that contain none of
   either article's topic words (the words of its title, headings and list items), no number, and
   not only stopwords;
+  A passage counts only with a phrase of its own: a common phrase used three times is one;
 * **the same shape, with a structure**: a list near the top, its echo as headings or not, and the
   number of prose blocks before it (0, 1, 2, 3 or more). Plain prose that shares phrases across
   sites is syndication (one story rewritten with the same quotes), not a template;
@@ -19,9 +20,13 @@ Two articles are linked when they share the template's fingerprint and not its t
   many articles, but not together, and among 100,000 articles they would otherwise chain
   unrelated pages into one group.
 
-The linked groups (connected components) that span :data:`MIN_SITES` sites and hold
-:data:`MIN_ARTICLES` articles are the candidates, each with its evidence (the phrases most of its
-members share, the shape) and example articles. Phrases that half the corpus uses (a platform's
+Links chain (among 100,000 articles a few spurious ones join families to each other and to
+ordinary pages), so the linked groups (connected components) are not the candidates as they are:
+each is split on its own phrases (:func:`_cohesive`: a member stays when it holds, in
+``min_shared`` separate passages, phrases that other members use and that are the group's, not
+the whole corpus's; a group holding two strict sets of phrases is split between them). The parts
+that span :data:`MIN_SITES` sites and hold :data:`MIN_ARTICLES` articles are the candidates, each
+with its evidence (the phrases most of its members share, the shape) and example articles. Phrases that half the corpus uses (a platform's
 boilerplate) link nothing, nor phrases only one article uses. Pure: ids, URLs and documents in,
 candidates out.
 
@@ -64,7 +69,7 @@ TOGETHER_PASSAGES = 2  # separate passages of a link that must hold such phrases
 ASSOCIATION_SCAN = 12  # the pair's rarest shared phrases checked for that
 GROW = 5
 SET_SHARE = 0.5
-OWN_SHARE = 0.2  # a group holding this share of a phrase's users or more owns it
+OWN_SHARE = 0.2  # a group holding this share of a phrase's users (or more) owns the phrase
 PHRASE_SAMPLE = 50  # members read for a candidate's evidence phrases
 
 
@@ -315,7 +320,8 @@ class _Postings:
 
 class _Group:
     """The linking phrases of some articles: each phrase, how many of them use it, and whether
-    it is theirs (they hold at least half of its users among all the structured articles)."""
+    it is theirs (they hold at least :data:`OWN_SHARE` of its users among all the structured
+    articles)."""
 
     def __init__(
         self,
@@ -397,14 +403,16 @@ def _cohesive(
 
     Links chain: a few spurious ones (two unrelated pages that share common phrases) join
     families to each other and to ordinary pages. So the group's own phrases are the ones that
-    :data:`MIN_ARTICLES` of its members use and that are theirs (the group holds at least half
-    of the phrase's users: a common phrase, used all over the corpus, is nobody's); a member
-    stays only if it holds its group's own phrases in ``min_shared`` separate passages, and this
-    is repeated until no member goes (a chain of pages that each share common phrases with the
-    next goes entirely). What is left is split when it holds more than one strict phrase set
-    (:func:`_sets`: two families joined by a link or a page that has both): each member goes
-    with the set it holds in the most passages. A real template spun page by page, whose
-    members share a few of many phrases each, has one set or none and stays whole."""
+    two or more of its members use and that are theirs (the group holds at least
+    :data:`OWN_SHARE` of the phrase's users: a common phrase, used all over the corpus, is
+    nobody's); a member stays only if it holds its group's own phrases in ``min_shared``
+    separate passages, and this is repeated until no member goes (pages linked by common
+    phrases go entirely). What is left must hold a strict phrase set (:func:`_sets`, one that
+    ``min_articles`` members hold): a chain of pages that each share other phrases with the next
+    has none and is no family. It is split when it holds more than one (two families joined by a
+    link, or by a page that has both): each member goes with the set it holds in the most
+    passages. A template spun page by page, whose members share a few of many phrases each,
+    usually has one set and stays whole."""
     group = list(members)
     while len(group) >= min_articles:
         stats = _Group(group, kept, users)
