@@ -199,11 +199,12 @@ def _texts(docs: Sequence[Document]) -> list[_Text]:
     return out
 
 
-def _phrases(docs: list[Document], linking: set[int]) -> list[str]:
-    """The linking phrases that at least half of the members use, most used first."""
+def _phrases(docs: list[Document], texts: list[_Text], linking: set[int]) -> list[str]:
+    """The linking phrases that at least half of the members use, most used first (``texts``
+    are the members' own, from :func:`_texts`)."""
     df: Counter[str] = Counter()
     sample = list(docs[:PHRASE_SAMPLE])
-    for doc, text in zip(sample, _texts(sample), strict=True):
+    for doc, text in zip(sample, texts[:PHRASE_SAMPLE], strict=True):
         words = tokens(doc.text)
         seen = set()
         for i, h in enumerate(text.seq.tolist()):
@@ -220,17 +221,41 @@ def _jaccard(a: _Text, b: _Text) -> float:
     return common / max(a.all.size + b.all.size - common, 1)
 
 
+def _within(values: npt.NDArray[np.int64], grams: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Which ``values`` are among ``grams`` (sorted, distinct): a binary search per value, so a
+    short text checked against a group's many phrases costs its own length, not theirs."""
+    if grams.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(grams, values), grams.size - 1)
+    found: npt.NDArray[np.bool_] = grams[at] == values
+    return found
+
+
 def _passages(text: _Text, grams: npt.NDArray[np.int64]) -> int:
-    """How many separate passages of the text the shared ``grams`` cover, each with a phrase of
-    its own: a quoted sentence is one passage however many 4-grams it holds, and a common
-    phrase the text uses three times counts once (passages that repeat an earlier one's phrases
-    add nothing)."""
-    hits = np.flatnonzero(np.isin(text.seq, grams) & (text.seq != 0))
+    """How many separate passages of the text the shared ``grams`` (sorted, distinct) cover,
+    each with a phrase of its own: a quoted sentence is one passage however many 4-grams it
+    holds, and a common phrase the text uses three times counts once (passages that repeat an
+    earlier one's phrases add nothing)."""
+    return int(_passages_of([text], grams)[0])
+
+
+def _passages_of(texts: Sequence[_Text], grams: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    """:func:`_passages` of each of ``texts``, in one pass over them all."""
+    if not texts:
+        return np.zeros(0, dtype=np.intp)
+    seq = np.concatenate([t.seq for t in texts])
+    owner = np.repeat(np.arange(len(texts)), [t.seq.size for t in texts])
+    hits = np.flatnonzero(_within(seq, grams) & (seq != 0))
     if hits.size == 0:
-        return 0
-    passage = np.r_[0, np.cumsum(np.diff(hits) > 4)]
-    _, first = np.unique(text.seq[hits], return_index=True)  # each gram's first place
-    return int(np.unique(passage[first]).size)
+        return np.zeros(len(texts), dtype=np.intp)
+    whose = owner[hits]
+    # a passage ends where the next hit is more than 4 words on, or in another text
+    passage = np.r_[0, np.cumsum((np.diff(hits) > 4) | (np.diff(whose) != 0))]
+    order = np.lexsort((seq[hits], whose))  # stable: each gram's places in a text in order
+    key_gram, key_whose = seq[hits][order], whose[order]
+    first = order[np.r_[True, (key_gram[1:] != key_gram[:-1]) | (key_whose[1:] != key_whose[:-1])]]
+    counted = np.unique(passage[first])  # passages with a phrase of their own
+    return np.bincount(whose[np.searchsorted(passage, counted)], minlength=len(texts))
 
 
 def _signatures(sets: list[npt.NDArray[np.int64]]) -> npt.NDArray[np.uint64]:
@@ -321,7 +346,8 @@ class _Postings:
 class _Group:
     """The linking phrases of some articles: each phrase, how many of them use it, and whether
     it is theirs (they hold at least :data:`OWN_SHARE` of its users among all the structured
-    articles)."""
+    articles). ``flat`` holds the members' phrases member by member (``rows`` where each one's
+    start); ``by_phrase`` orders them phrase by phrase (each phrase's users in member order)."""
 
     def __init__(
         self,
@@ -330,28 +356,40 @@ class _Group:
         users: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]],
     ) -> None:
         arrays = [kept[i] for i in members]
+        sizes = np.array([a.size for a in arrays], dtype=np.intp)
         self.flat = np.concatenate(arrays)
-        self.owners = np.repeat(np.arange(len(members)), [a.size for a in arrays])
+        self.rows = np.r_[0, np.cumsum(sizes)]
+        self.owners = np.repeat(np.arange(len(members)), sizes)
         self.values, self.inverse, self.counts = np.unique(
             self.flat, return_inverse=True, return_counts=True
         )
+        self.by_phrase = np.argsort(self.inverse, kind="stable")
+        self.starts = np.r_[0, np.cumsum(self.counts)]
         everywhere = users[1][np.searchsorted(users[0], self.values)]
         self.own = self.counts >= OWN_SHARE * everywhere
+
+    def readers(self, phrase: int) -> npt.NDArray[np.intp]:
+        """The members (positions) that use the phrase at position ``phrase`` of ``values``."""
+        return self.owners[self.by_phrase[self.starts[phrase] : self.starts[phrase + 1]]]
+
+    def uses(self, readers: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+        """How many of ``readers`` use each phrase (by position in ``values``)."""
+        rows = [self.inverse[self.rows[r] : self.rows[r + 1]] for r in readers.tolist()]
+        return np.bincount(np.concatenate(rows), minlength=self.values.size)
 
     def holding(
         self,
         members: list[int],
         texts: dict[int, _Text],
-        phrases: npt.NDArray[np.int64],
+        chosen: npt.NDArray[np.bool_],
         least: int,
     ) -> list[int]:
-        """The members that hold ``phrases`` in at least ``least`` separate passages."""
-        held = np.bincount(self.owners[np.isin(self.flat, phrases)], minlength=len(members))
-        return [
-            members[k]
-            for k in np.flatnonzero(held >= least).tolist()
-            if _passages(texts[members[k]], phrases) >= least
-        ]
+        """The members that hold the ``chosen`` phrases (a mask over ``values``) in at least
+        ``least`` separate passages."""
+        held = np.bincount(self.owners[chosen[self.inverse]], minlength=len(members))
+        maybe = np.flatnonzero(held >= least).tolist()
+        passages = _passages_of([texts[members[k]] for k in maybe], self.values[chosen])
+        return [members[k] for k, p in zip(maybe, passages.tolist(), strict=True) if p >= least]
 
 
 def _sets(
@@ -370,19 +408,20 @@ def _sets(
     out: list[npt.NDArray[np.int64]] = []
     tried = np.zeros(0, dtype=np.int64)
     group: _Group | None = None
+    open_counts = np.zeros(0, dtype=np.intp)
     while len(remaining) >= min_articles:
         if group is None:
             group = _Group(remaining, kept, users)
-        open_counts = np.where(group.own & ~np.isin(group.values, tried), group.counts, 0)
+            open_counts = np.where(group.own & ~_within(group.values, tried), group.counts, 0)
         seed = int(np.argmax(open_counts))  # the most used, the smallest hash of those
         if open_counts[seed] < min_articles:
             break
-        readers = np.unique(group.owners[group.inverse == seed])
-        at = np.isin(group.owners, readers)
-        together = np.bincount(group.inverse[at], minlength=group.values.size)
-        phrases = group.values[(2 * together >= readers.size) & group.own]
+        readers = group.readers(seed)
+        chosen = (2 * group.uses(readers) >= readers.size) & group.own
+        phrases = group.values[chosen]
         tried = np.union1d(tried, phrases)
-        family = group.holding(remaining, texts, phrases, min_shared)
+        open_counts[chosen] = 0
+        family = group.holding(remaining, texts, chosen, min_shared)
         if len(family) >= min_articles:
             out.append(phrases)
             taken = set(family)
@@ -416,8 +455,7 @@ def _cohesive(
     group = list(members)
     while len(group) >= min_articles:
         stats = _Group(group, kept, users)
-        own = stats.values[(stats.counts >= 2) & stats.own]
-        keep = stats.holding(group, texts, own, min_shared)
+        keep = stats.holding(group, texts, (stats.counts >= 2) & stats.own, min_shared)
         if len(keep) == len(group):
             break
         group = keep
@@ -429,9 +467,10 @@ def _cohesive(
     if len(sets) == 1:
         return [group]
     parts: list[list[int]] = [[] for _ in sets]
-    for i in group:
-        held = [_passages(texts[i], phrases) for phrases in sets]
-        parts[held.index(max(held))].append(i)
+    ours = [texts[i] for i in group]
+    held = np.stack([_passages_of(ours, phrases) for phrases in sets])
+    for i, best in zip(group, np.argmax(held, axis=0).tolist(), strict=True):
+        parts[best].append(i)  # the set it holds in the most passages, the first of equals
     return [part for part in parts if len(part) >= min_articles]
 
 
@@ -512,7 +551,9 @@ def candidates(
         sites = sorted({site_of(k) for k in keys})
         if len(members) < min_articles or len(sites) < min_sites:
             continue
-        phrases = _phrases([articles[i][1] for i in members], linking_set)
+        phrases = _phrases(
+            [articles[i][1] for i in members], [texts[i] for i in members], linking_set
+        )
         digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:10]
         out.append(
             Candidate(
