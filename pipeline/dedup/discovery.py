@@ -147,16 +147,13 @@ class _Vocabulary:
 
     def lookup(self, words: list[str]) -> npt.NDArray[np.intp]:
         index = self.index
-        out = []
-        for w in words:
-            i = index.get(w)
-            if i is None:
-                i = index[w] = len(self.ids)
-                self.ids.append(int(token_ids([w])[0]))
-                self.stop.append(w in STOPWORDS)
-                self.digit.append(w.isdigit())
-            out.append(i)
-        return np.array(out, dtype=np.intp)
+        new = [w for w in dict.fromkeys(words) if w not in index]  # first seen first
+        if new:
+            index.update(zip(new, range(len(self.ids), len(self.ids) + len(new)), strict=True))
+            self.ids.extend(int(i) for i in token_ids(new))
+            self.stop.extend(w in STOPWORDS for w in new)
+            self.digit.extend(w.isdigit() for w in new)
+        return np.fromiter(map(index.__getitem__, words), dtype=np.intp, count=len(words))
 
     def arrays(self) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
         return (
@@ -236,7 +233,14 @@ def _passages(text: _Text, grams: npt.NDArray[np.int64]) -> int:
     each with a phrase of its own: a quoted sentence is one passage however many 4-grams it
     holds, and a common phrase the text uses three times counts once (passages that repeat an
     earlier one's phrases add nothing)."""
-    return int(_passages_of([text], grams)[0])
+    seq = text.seq
+    hits = np.flatnonzero(_within(seq, grams) & (seq != 0))
+    if hits.size == 0:
+        return 0
+    passage = np.zeros(hits.size, dtype=np.intp)
+    np.cumsum(np.diff(hits) > 4, out=passage[1:])
+    _, first = np.unique(seq[hits], return_index=True)  # each gram's first place
+    return int(np.unique(passage[first]).size)
 
 
 def _passages_of(texts: Sequence[_Text], grams: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
@@ -312,6 +316,7 @@ class _Postings:
         self.values = values[order]
         self.owners = owners[order]
         self._sets: dict[int, frozenset[int]] = {}
+        self._pairs: dict[tuple[int, int], bool] = {}  # two phrases: a set, or not
 
     def of(self, phrase: int) -> frozenset[int]:
         found = self._sets.get(phrase)
@@ -326,21 +331,34 @@ class _Postings:
         articles, the two phrases meet in at least one article, and in more than
         :data:`ASSOCIATION` times as many as chance would put them together. A template's stock
         phrases come as a set, in every article of the family; common phrases that two unrelated
-        articles happen to share each have their own readers."""
-        owners = sorted(
-            ((o, int(p)) for p in shared if len(o := self.of(int(p))) > 2), key=lambda o: len(o[0])
-        )  # the phrases other articles use too, rarest first
-        rare = owners[:ASSOCIATION_SCAN]  # each holds x and y: they share these phrases
+        articles happen to share each have their own readers. Whether two phrases are a set
+        does not depend on the pair (both articles use both), so it is worked out once."""
+        readers = np.searchsorted(self.values, shared, side="right") - np.searchsorted(
+            self.values, shared, side="left"
+        )
+        order = np.argsort(readers, kind="stable")  # rarest first, ties in hash order
+        order = order[readers[order] > 2]  # the phrases other articles use too
+        rare = shared[order[:ASSOCIATION_SCAN]].tolist()  # each holds x and y
         keep: set[int] = set()
-        for i, (first, p) in enumerate(rare):
-            for second, q in rare[i + 1 :]:
-                both = len(first & second) - 2  # the other articles that use both
-                chance = (len(first) - 2) * (len(second) - 2) / max(self.n, 1)
-                # two phrases every one of whose articles uses both are a set however few
-                # the articles are (four pages of one family alone cannot beat chance by 2x)
-                if both >= ASSOCIATION_MIN and (both > ASSOCIATION * chance or first == second):
+        for i, p in enumerate(rare):
+            for q in rare[i + 1 :]:
+                if self._set(p, q):
                     keep.update((p, q))
         return np.array(sorted(keep), dtype=np.int64)
+
+    def _set(self, p: int, q: int) -> bool:
+        known = self._pairs.get((p, q))
+        if known is None:
+            first, second = self.of(p), self.of(q)
+            common = len(first & second)
+            both = common - 2  # the other articles that use both
+            chance = (len(first) - 2) * (len(second) - 2) / max(self.n, 1)
+            # two phrases every one of whose articles uses both are a set however few the
+            # articles are (four pages of one family alone cannot beat chance by 2x)
+            same = common == len(first) == len(second)
+            known = both >= ASSOCIATION_MIN and (both > ASSOCIATION * chance or same)
+            self._pairs[(p, q)] = known
+        return known
 
 
 class _Group:
