@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -19,7 +20,7 @@ from claimwatch.cli.app import main
 from core.db import engine_for, sessions_for, upgrade
 from core.document import Document, from_text
 from core.models import Article
-from pipeline.dedup.discovery import candidates, site_of
+from pipeline.dedup.discovery import _texts, candidates, site_of
 from pipeline.dedup.seeds import load_families
 from pipeline.dedup.template import Family, TemplateMatcher
 from pipeline.extract import extract_html
@@ -310,3 +311,14 @@ def test_a_family_among_unstructured_pages_alone_is_proposed() -> None:
     ]
     found = candidates(documents(FAMILY_B + prose))
     assert [sorted(c.members) for c in found] == [sorted(url for url, _ in FAMILY_B)]
+
+
+def test_texts_read_in_a_worker_process_are_the_ones_read_here() -> None:
+    # a week's texts are read half in a spawned worker: the same hashes as in one process
+    docs = [doc for _, doc in documents(FAMILY_A + FAMILY_B + FAMILY_D + ORDINARY)]
+    here, split = _texts(docs, parallel=False), _texts(docs, parallel=True)
+    assert len(here) == len(split) == len(docs)
+    for one, other in zip(here, split, strict=True):
+        assert np.array_equal(one.free, other.free) and one.free.size > 0
+        assert np.array_equal(one.seq, other.seq)
+        assert np.array_equal(one.all, other.all)

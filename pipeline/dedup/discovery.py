@@ -41,8 +41,11 @@ above are then made on those pairs only, and a pair already in one group is not 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -71,6 +74,7 @@ GROW = 5
 SET_SHARE = 0.5
 OWN_SHARE = 0.2  # a group holding this share of a phrase's users (or more) owns the phrase
 PHRASE_SAMPLE = 50  # members read for a candidate's evidence phrases
+PARALLEL_FROM = 5_000  # structured articles from which _texts uses a second process
 
 
 @dataclass(frozen=True)
@@ -105,17 +109,15 @@ def _describe(shape: tuple[bool, bool, int]) -> str:
     return f"{prose}, then a list near the top {echoed}"
 
 
-def _topic_words(doc: Document) -> set[str]:
-    topic = {
-        w
-        for b in doc.blocks
-        if b.kind in ("heading", "list_item")
-        for w in tokens(b.text)
-        if w not in STOPWORDS
-    }
-    if doc.title:
-        topic |= {w for w in tokens(doc.title) if w not in STOPWORDS}
-    return topic
+def _sources(doc: Document) -> tuple[str, list[str]]:
+    """What :func:`_texts` reads of an article: its text, and where its topic words are (the
+    title, headings and list items)."""
+    topical = [b.text for b in doc.blocks if b.kind in ("heading", "list_item")]
+    return doc.text, topical + ([doc.title] if doc.title else [])
+
+
+def _topic_words(topical: list[str]) -> set[str]:
+    return {w for text in topical for w in tokens(text) if w not in STOPWORDS}
 
 
 @dataclass
@@ -177,10 +179,29 @@ def _windows(flags: npt.NDArray[np.bool_], n: int) -> tuple[npt.NDArray[np.bool_
     return tuple(flags[k : k + n] for k in range(4))
 
 
-def _texts(docs: Sequence[Document]) -> list[_Text]:
+def _texts(docs: Sequence[Document], parallel: bool | None = None) -> list[_Text]:
+    """Each article's :class:`_Text`. From :data:`PARALLEL_FROM` articles on (or when
+    ``parallel``), and with two CPUs or more, one half is read in a spawned worker process while
+    this one reads the other: word ids are CRC-32s, so the hashes agree across processes."""
+    sources = [_sources(doc) for doc in docs]
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if parallel is None:
+        parallel = len(sources) >= PARALLEL_FROM and (cpus or 1) >= 2
+    if not parallel or len(sources) < 2:
+        return _read(sources)
+    half = len(sources) // 2
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        theirs = pool.submit(_read, sources[:half])
+        ours = _read(sources[half:])
+        return theirs.result() + ours
+
+
+def _read(sources: Sequence[tuple[str, list[str]]]) -> list[_Text]:
+    """:func:`_texts` in one process (a module-level function, for a worker process)."""
     vocabulary = _Vocabulary()
-    coded = [vocabulary.lookup(tokens(doc.text)) for doc in docs]
-    topics = [vocabulary.lookup(sorted(_topic_words(doc))) for doc in docs]
+    coded = [vocabulary.lookup(tokens(text)) for text, _ in sources]
+    topics = [vocabulary.lookup(sorted(_topic_words(topical))) for _, topical in sources]
     ids, stop, digit = vocabulary.arrays()
     out = []
     for words, topic in zip(coded, topics, strict=True):
