@@ -46,6 +46,7 @@ import os
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -182,7 +183,8 @@ def _windows(flags: npt.NDArray[np.bool_], n: int) -> tuple[npt.NDArray[np.bool_
 def _texts(docs: Sequence[Document], parallel: bool | None = None) -> list[_Text]:
     """Each article's :class:`_Text`. From :data:`PARALLEL_FROM` articles on (or when
     ``parallel``), and with two CPUs or more, one half is read in a spawned worker process while
-    this one reads the other: word ids are CRC-32s, so the hashes agree across processes."""
+    this one reads the other: word ids are CRC-32s, so the hashes agree across processes. A
+    worker that dies has its half read here."""
     sources = [_sources(doc) for doc in docs]
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if parallel is None:
@@ -194,7 +196,10 @@ def _texts(docs: Sequence[Document], parallel: bool | None = None) -> list[_Text
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         theirs = pool.submit(_read, sources[:half])
         ours = _read(sources[half:])
-        return theirs.result() + ours
+        try:
+            return theirs.result() + ours
+        except BrokenProcessPool:  # the worker died (or could not start): read its half here
+            return _read(sources[:half]) + ours
 
 
 def _read(sources: Sequence[tuple[str, list[str]]]) -> list[_Text]:
