@@ -88,15 +88,43 @@ zo zu an en in on ar er ir or al el il ol""".split()
 
 def _zipf(n: int, s: float) -> npt.NDArray[np.float64]:
     """The cumulative distribution of ranks 1..n with weights 1/rank**s."""
-    weights = 1 / np.arange(1, n + 1) ** s
-    return np.cumsum(weights) / weights.sum()
+    weights = 1 / np.arange(1, n + 1, dtype=np.float64) ** s
+    cdf: npt.NDArray[np.float64] = np.cumsum(weights) / weights.sum()
+    return cdf
+
+
+@dataclass(frozen=True)
+class Variant:
+    """How a week is drawn: the content words' Zipf exponent, the common phrases' one, how many
+    template families there are, their share of the articles and how many sites each may have."""
+
+    content_zipf: float = CONTENT_ZIPF
+    phrase_zipf: float = 1.0
+    families: int = FAMILIES
+    family_share: float = 0.15
+    family_sites: tuple[int, ...] = (3, 5, 8, 15, 40)
+
+
+VARIANTS = {
+    "a": Variant(),
+    # a second week to check the first is not what the rules were tuned on: steeper content
+    # words (more chance 4-grams), flatter common phrases (more of them in use), more and
+    # smaller families, a smaller share of templated pages, two-site families
+    "b": Variant(
+        content_zipf=1.0,
+        phrase_zipf=0.8,
+        families=40,
+        family_share=0.08,
+        family_sites=(2, 3, 4, 6, 10, 25),
+    ),
+}
 
 
 class Words:
     """A Zipfian vocabulary: the word lists above and about 8,000 made-up words, with function
     words between them, drawn with numpy (fast enough for 100,000 articles)."""
 
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, variant: Variant = VARIANTS["a"]) -> None:
         made = np.random.default_rng(seed)
         syllables = np.array(SYLLABLES)
         invented = {
@@ -107,14 +135,14 @@ class Words:
         self.content = np.array(content, dtype=object)
         # flatter than English's 1.0 for content words: with an exponent near 1, 4-grams of a
         # made-up vocabulary's top words recur by chance far more often than English 4-grams do
-        self.c_content = _zipf(len(content), CONTENT_ZIPF)
+        self.c_content = _zipf(len(content), variant.content_zipf)
         self.stop = np.array(STOP, dtype=object)
         self.c_stop = _zipf(len(STOP), 1.0)
         # common phrases: the real ones above, and 600 made of the vocabulary's frequent words
         top = content[:2000]
         made_up = [" ".join(made.choice(top, size=4)) for _ in range(600)]
         self.phrases = np.array(COLLOCATIONS + made_up, dtype=object)
-        self.c_phrases = _zipf(len(self.phrases), 1.0)
+        self.c_phrases = _zipf(len(self.phrases), variant.phrase_zipf)
         self.rng = np.random.default_rng(seed + 1)
 
     def _draw(self, cdf: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.intp]:
@@ -168,7 +196,9 @@ class Frame:
     sites: tuple[str, ...]
 
 
-def _frames(rng: random.Random, words: Words, count: int) -> list[Frame]:
+def _frames(
+    rng: random.Random, words: Words, count: int, site_counts: tuple[int, ...]
+) -> list[Frame]:
     frames = []
     for n in range(count):
         stock = tuple(words.sentences(10, "SUB", "COND"))
@@ -176,7 +206,7 @@ def _frames(rng: random.Random, words: Words, count: int) -> list[Frame]:
             f"{rng.choice(['How', 'Why', 'When', 'Where', 'Who', 'Is'])} {words.line(2)} SUB"
             for _ in range(rng.randrange(3, 8))
         )
-        sites = tuple(f"farm{n}-{s}.example" for s in range(rng.choice([3, 5, 8, 15, 40])))
+        sites = tuple(f"farm{n}-{s}.example" for s in range(rng.choice(site_counts)))
         opening = rng.randrange(0, 4)
         frames.append(Frame(f"family-{n}", opening, rng.random() < 0.7, stock, heads, sites))
     return frames
@@ -228,11 +258,14 @@ def _respin(rng: random.Random, words: Words, blocks: list[Block], rate: float) 
     return out
 
 
-def week(n: int, seed: int = 7) -> Iterator[tuple[str, Document, str | None]]:
-    """``n`` articles: (URL, document, the planted family or None)."""
+def week(n: int, seed: int = 7, variant: str = "a") -> Iterator[tuple[str, Document, str | None]]:
+    """``n`` articles: (URL, document, the planted family or None), drawn as :data:`VARIANTS`
+    says (``a``: the week the figures of 2026-12-01 were first measured on)."""
+    mix = VARIANTS[variant]
     rng = random.Random(seed)
-    words = Words(seed)
-    frames = _frames(rng, words, FAMILIES)
+    words = Words(seed, mix)
+    frames = _frames(rng, words, mix.families, mix.family_sites)
+    share = mix.family_share
     weights = [len(f.sites) for f in frames]
     sites = [f"site{i}.example" for i in range(2000)]
     recent: list[list[Block]] = []
@@ -240,11 +273,11 @@ def week(n: int, seed: int = 7) -> Iterator[tuple[str, Document, str | None]]:
     for i in range(n):
         roll = rng.random()
         family: str | None = None
-        if roll < 0.15:
+        if roll < share:
             frame = rng.choices(frames, weights)[0]
             blocks, family = _templated(rng, words, frame), frame.name
             site = rng.choice(frame.sites)
-        elif roll < 0.19:
+        elif roll < share + 0.04:
             if not stories or rng.random() < 0.2:
                 sub, cond = _topic(rng)
                 quotes = [f"“{words.paragraph(sub, cond, 2)}”" for _ in range(3)]
@@ -254,7 +287,7 @@ def week(n: int, seed: int = 7) -> Iterator[tuple[str, Document, str | None]]:
             blocks = _respin(rng, words, body, 0.6)
             blocks = [*blocks[:2], *(Block("paragraph", q) for q in quotes), *blocks[2:]]
             site = rng.choice(sites)
-        elif roll < 0.22 and recent:
+        elif roll < share + 0.07 and recent:
             blocks, site = _respin(rng, words, rng.choice(recent), 0.05), rng.choice(sites)
         else:
             blocks, site = _ordinary(rng, words), rng.choice(sites)

@@ -233,3 +233,78 @@ FAMILY_C = [
         strict=True,
     )
 ]
+
+
+def shop_check(topic: Topic) -> str:
+    """Family D, "shop check": the shape of family B (one opening paragraph, a five-point box the
+    headings do not repeat, then sections) with stock lines of its own, so that only the phrases
+    tell the two apart."""
+    name, _what, use, caution, details = topic
+    low = name.lower()
+    lines = [
+        f"Thinking of buying {low}? Our shopping desk went through the shelves and the small print"
+        " for you, and here is what we would look at before handing over any money at the till.",
+        f"- What {low} actually is",
+        f"- Why shoppers pick it for {use}",
+        f"- A word about {caution}",
+        "- Price per month, worked out",
+        "- Labels worth a second look",
+        f"Reading the Label on {name}",
+        "Turn the packet over first and ignore the front. The back of the box is where the makers"
+        f" have to tell the truth about {low}, in small grey letters nobody else reads.",
+        f"Paying for {name}",
+        "Work out the price per daily serving rather than the price per tub. A big tub that lasts"
+        " three weeks can cost far more than a small one that lasts two months.",
+        f"{name} and {use.title()}",
+        details,
+        "Shop assistants mean well, but they are paid to sell. Write your questions down at home"
+        " and take the list with you on the bus.",
+        "Our Shopping Desk Sign-Off",
+        "That is everything we check on a shelf. Keep the receipt, try it for a month and write"
+        " down how you feel each week in a notebook by the kettle.",
+    ]
+    return "\n".join(lines)
+
+
+FAMILY_D = [
+    (f"https://{site}/shop/{topic[0].lower().replace(' ', '-')}", shop_check(topic))
+    for site, topic in zip(
+        ["shopdesk.example", "shopdesk.example", "tillwise.example", "basketsmart.example"],
+        TOPICS[:4],
+        strict=True,
+    )
+]
+
+# One page of the shape of families B and D that carries three stock lines of each (a page that
+# copied from both, or two unrelated pages' common wording): it links to both families, and
+# union-find alone made the two one candidate.
+BRIDGE = (
+    "https://odds-and-ends.example/notes/nettle-soup",
+    "\n".join(
+        [
+            "Nettle soup is back on the menu at the allotment café, and the volunteers have opinions"
+            " about the gloves, the pot and the right week of spring to pick the tops.",
+            "- Gloves on, always",
+            "- Only the top four leaves",
+            "- A pinch of nutmeg",
+            "- Cream at the very end",
+            "- Serve it the same day",
+            "Picking the Tops",
+            "We dug through the research so you do not have to, and we are ready to separate fact"
+            " from fiction once and for all. The sting goes the moment the leaves hit hot water.",
+            "Old Wives' Tales",
+            "Let us clear this one up straight away. The soup does not taste of grass, whatever the"
+            " children say, and anyone who promises that is selling a story rather than the honest"
+            " truth.",
+            "Buying the Rest",
+            "Work out the price per daily serving rather than the price per tub. Potatoes and an"
+            " onion are all the rest of the pot needs.",
+            "Shop assistants mean well, but they are paid to sell. The allotment shed sells stock"
+            " cubes at cost.",
+            "Last Spoonful",
+            "Now you know the facts, and you can make up your own mind. That is everything we check"
+            " on a shelf. Keep the receipt, try it for a month and write down how you feel each week"
+            " in a notebook by the kettle.",
+        ]
+    ),
+)

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -19,7 +20,7 @@ from claimwatch.cli.app import main
 from core.db import engine_for, sessions_for, upgrade
 from core.document import Document, from_text
 from core.models import Article
-from pipeline.dedup.discovery import candidates, site_of
+from pipeline.dedup.discovery import _texts, candidates, site_of
 from pipeline.dedup.seeds import load_families
 from pipeline.dedup.template import Family, TemplateMatcher
 from pipeline.extract import extract_html
@@ -32,7 +33,7 @@ from tests.dedup_texts import (
     VENDOR_SHORT_TEXT,
     VENDOR_TEXT,
 )
-from tests.discovery_texts import FAMILY_A, FAMILY_B, FAMILY_C
+from tests.discovery_texts import BRIDGE, FAMILY_A, FAMILY_B, FAMILY_C, FAMILY_D
 
 ORDINARY = [
     ("https://riverside-news.example/cycle-lanes", NEWS_TEXT),
@@ -251,12 +252,49 @@ def test_common_phrases_that_chain_unrelated_articles_make_no_candidate() -> Non
     """The three phrases two neighbours share are each used elsewhere, but never together:
     chance, not a template's set of stock phrases, so nothing is linked (before, the chain was
     one candidate of six articles on six sites). When the three travel together in the other
-    articles too, they are a set, and the chain is proposed."""
+    articles too, they are a set and the neighbours are linked, but the chain is still no
+    family: no phrase is in more than two of its six articles (before the cohesion split it was
+    proposed as one). Each set's three witnesses are a small family of their own shape."""
     assert candidates(chain(together=False)) == []
     found = candidates(chain(together=True))
-    assert found[0].sites == sorted(f"site{i}.example" for i in range(6))
-    # and each set's three witnesses, a small family of their own shape
-    assert [len(c.members) for c in found[1:]] == [3] * 5
+    assert sorted(c.sites for c in found) == [
+        [f"witness{k}-{j}.example" for j in range(3)] for k in range(5)
+    ]
+
+
+def test_a_bridge_between_two_families_is_split_and_both_survive() -> None:
+    """Families B and D have one shape; one page carries three stock lines of each, so it links
+    to both and the linked group is all nine (union-find proposed them as one candidate). Split
+    on the phrases its members share, each family comes out whole and on its own; the bridge
+    page goes with one of them (it does hold that family's set), never with both."""
+    family_b = {url for url, _ in FAMILY_B}
+    family_d = {url for url, _ in FAMILY_D}
+    found = candidates(documents(FAMILY_B + FAMILY_D + [BRIDGE] + ORDINARY))
+    assert len(found) == 2
+    groups = [set(c.members) for c in found]
+    assert any(family_b <= g for g in groups) and any(family_d <= g for g in groups)
+    for g in groups:
+        assert g - {BRIDGE[0]} in (family_b, family_d)
+    # without the bridge: the same two, one each
+    assert sorted(sorted(c.members) for c in candidates(documents(FAMILY_B + FAMILY_D))) == sorted(
+        [sorted(family_b), sorted(family_d)]
+    )
+
+
+def test_a_common_phrase_repeated_is_one_passage() -> None:
+    """Four pages of one shape on four sites use one common phrase, each in three of its
+    paragraphs, and nothing else in common: one phrase three times is not three stock phrases
+    (before, its 4-grams, always together, made the four a candidate)."""
+    phrase = "at the end of the day"
+    pages = []
+    for i in range(8):
+        said = phrase if i < 4 else "and so on"
+        paragraphs = [
+            f"{_filler(i * 10 + k, 2)} {said} {_filler(i * 10 + k + 5, 1)}" for k in range(3)
+        ]
+        lines = [_filler(i * 10 + 9, 2), f"- item w{i}a", f"- item w{i}b", f"- item w{i}c"]
+        pages.append((f"https://repeat{i}.example/post", "\n".join([*lines, *paragraphs])))
+    assert candidates(documents(pages)) == []
 
 
 def test_a_family_among_unstructured_pages_alone_is_proposed() -> None:
@@ -273,3 +311,14 @@ def test_a_family_among_unstructured_pages_alone_is_proposed() -> None:
     ]
     found = candidates(documents(FAMILY_B + prose))
     assert [sorted(c.members) for c in found] == [sorted(url for url, _ in FAMILY_B)]
+
+
+def test_texts_read_in_a_worker_process_are_the_ones_read_here() -> None:
+    # a week's texts are read half in a spawned worker: the same hashes as in one process
+    docs = [doc for _, doc in documents(FAMILY_A + FAMILY_B + FAMILY_D + ORDINARY)]
+    here, split = _texts(docs, parallel=False), _texts(docs, parallel=True)
+    assert len(here) == len(split) == len(docs)
+    for one, other in zip(here, split, strict=True):
+        assert np.array_equal(one.free, other.free) and one.free.size > 0
+        assert np.array_equal(one.seq, other.seq)
+        assert np.array_equal(one.all, other.all)
